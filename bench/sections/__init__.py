@@ -1,0 +1,5 @@
+"""Benchmark sections, in the order they run; importing a module registers its section.
+
+Later work adds surveys, metrics and alerts here."""
+
+from bench.sections import import_interactions, timeline  # noqa: F401

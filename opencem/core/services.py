@@ -1,0 +1,23 @@
+"""Housekeeping writes shared by every app."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from opencem.core.models import IdempotencyRecord, OutboxEvent
+
+
+def idempotency_records_purge() -> int:
+    """Delete remembered answers older than OPENCEM_IDEMPOTENCY_HOURS; returns how many."""
+    cutoff = timezone.now() - timedelta(hours=settings.OPENCEM_IDEMPOTENCY_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def outbox_emit(*, topic: str, payload: dict[str, Any]) -> OutboxEvent:
+    """Record an event; call it inside the transaction of the change it announces."""
+    return OutboxEvent.objects.create(topic=topic, payload=payload)

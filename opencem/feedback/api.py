@@ -1,0 +1,188 @@
+"""Endpoints for survey responses (including history from other platforms) and feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import AfterValidator, ConfigDict, Field
+
+from opencem.accounts.selectors import api_user, request_scope, unit_get_by_code
+from opencem.core.errors import invalid
+from opencem.core.text import CleanStr, check_json_object
+from opencem.customers.schemas import CustomerRef
+from opencem.feedback import selectors, services
+from opencem.feedback.models import FeedbackItem, Response
+
+router = Router(tags=["feedback"])
+
+Attributes = Annotated[dict[str, Any], AfterValidator(check_json_object)]
+
+
+class _Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FeedbackIn(_Strict):
+    kind: CleanStr = Field(max_length=20, examples=["review"])
+    text: CleanStr = Field(max_length=services.MAX_FEEDBACK_TEXT)
+    source: CleanStr = Field(max_length=64, examples=["google_reviews"])
+    external_id: CleanStr = Field("", max_length=200)
+    occurred_at: datetime
+    unit: CleanStr = Field(max_length=64)
+    customer: CustomerRef | None = None
+    title: CleanStr = Field("", max_length=300)
+    rating: int | None = Field(None, strict=True)
+    rating_max: int | None = Field(None, strict=True)
+    touchpoint: CleanStr = Field("", max_length=64)
+    channel: CleanStr = Field("", max_length=20)
+    language: CleanStr = Field("", max_length=10)
+    author: CleanStr = Field("", max_length=200)
+    url: CleanStr = Field("", max_length=500)
+    attributes: Attributes = Field(default_factory=dict)
+
+    def to_input(self) -> services.FeedbackInput:
+        data = self.model_dump(exclude={"customer"})
+        return services.FeedbackInput(
+            **data, customer=self.customer.to_input() if self.customer else None)
+
+
+class FeedbackBatchIn(_Strict):
+    items: list[FeedbackIn] = Field(min_length=1, max_length=1000)
+
+
+class RecordedOut(Schema):
+    id: int
+    created: bool
+
+
+class BatchOut(Schema):
+    created: int
+    existing: int
+    results: list[RecordedOut]
+
+
+class ResponseOut(Schema):
+    id: int
+    survey: int
+    version: int
+    customer_id: int | None
+    unit: str
+    touchpoint: str
+    channel: str
+    language: str
+    answers: dict[str, Any]
+    nps: int | None
+    csat: int | None
+    ces: int | None
+    completed: bool
+    started_at: datetime
+    submitted_at: datetime | None
+    source: str
+    external_id: str
+
+
+class FeedbackOut(Schema):
+    id: int
+    kind: str
+    text: str
+    title: str
+    rating: int | None
+    rating_max: int | None
+    customer_id: int | None
+    response_id: int | None
+    unit: str
+    touchpoint: str
+    channel: str
+    occurred_at: datetime
+    language: str
+    author: str
+    url: str
+    source: str
+    external_id: str
+
+
+class ResponsePage(Schema):
+    items: list[ResponseOut]
+    next_cursor: str | None
+
+
+class FeedbackPage(Schema):
+    items: list[FeedbackOut]
+    next_cursor: str | None
+
+
+def batch_out(results: list[services.Recorded]) -> dict[str, Any]:
+    created = sum(r.created for r in results)
+    return {"created": created, "existing": len(results) - created,
+            "results": [{"id": r.id, "created": r.created} for r in results]}
+
+
+def response_out(r: Response) -> dict[str, Any]:
+    return {"id": r.pk, "survey": r.survey_id, "version": r.survey_version.number,
+            "customer_id": r.customer_id, "unit": r.unit.code, "touchpoint": r.touchpoint,
+            "channel": r.channel, "language": r.language, "answers": r.answers, "nps": r.nps,
+            "csat": r.csat, "ces": r.ces, "completed": r.completed, "started_at": r.started_at,
+            "submitted_at": r.submitted_at, "source": r.source, "external_id": r.external_id}
+
+
+def feedback_out(f: FeedbackItem) -> dict[str, Any]:
+    return {"id": f.pk, "kind": f.kind, "text": f.text, "title": f.title, "rating": f.rating,
+            "rating_max": f.rating_max, "customer_id": f.customer_id,
+            "response_id": f.response_id, "unit": f.unit.code, "touchpoint": f.touchpoint,
+            "channel": f.channel, "occurred_at": f.occurred_at, "language": f.language,
+            "author": f.author, "url": f.url, "source": f.source,
+            "external_id": f.external_id}
+
+
+class ListFilters(Schema):
+    unit: str | None = None
+    customer: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+class ResponseFilters(ListFilters):
+    survey: int | None = None
+
+
+class FeedbackFilters(ListFilters):
+    kind: str | None = None
+
+
+def unit_id_of(code: str | None) -> int | None:
+    if not code:
+        return None
+    unit = unit_get_by_code(code)
+    if unit is None:
+        raise invalid(["unit"], f"no unit has the code {code!r}")
+    return unit.pk
+
+
+@router.post("/feedback", response={200: RecordedOut, 201: RecordedOut},
+             summary="Record one review, post, complaint, transcript or comment")
+def feedback_create(request: HttpRequest, payload: FeedbackIn) -> Status[dict[str, Any]]:
+    (result,) = services.feedback_ingest(items=[payload.to_input()],
+                                         scope=request_scope(request), actor=api_user(request),
+                                         loc_prefix=None)
+    return Status(201 if result.created else 200, {"id": result.id, "created": result.created})
+
+
+@router.post("/feedback/batch", response=BatchOut, summary="Record up to 1,000 feedback items")
+def feedback_batch(request: HttpRequest, payload: FeedbackBatchIn) -> dict[str, Any]:
+    return batch_out(services.feedback_ingest(items=[i.to_input() for i in payload.items],
+                                           scope=request_scope(request),
+                                           actor=api_user(request)))
+
+
+@router.get("/feedback", response=FeedbackPage, summary="Feedback in scope, newest first")
+def feedback_list(request: HttpRequest, filters: Query[FeedbackFilters]) -> dict[str, Any]:
+    page = selectors.feedback_list(
+        scope=request_scope(request), kind=filters.kind, unit_id=unit_id_of(filters.unit),
+        customer_id=filters.customer, since=filters.since, until=filters.until,
+        cursor=filters.cursor, limit=filters.limit)
+    return {"items": [feedback_out(f) for f in page.items], "next_cursor": page.next_cursor}

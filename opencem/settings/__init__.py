@@ -1,0 +1,1 @@
+"""Settings modules: ``dev`` (the default), ``production`` and ``test``."""

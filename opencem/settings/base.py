@@ -1,0 +1,185 @@
+"""Settings shared by every environment. Each value can be set by an environment variable;
+the README lists them all with their defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from opencem.settings.env import envbool, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(envstr("OPENCEM_DATA_DIR", str(BASE_DIR.parent / "var"))).resolve()
+
+DEBUG = envbool("DEBUG", False)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_NAME = envstr("SITE_NAME", "OpenCEM")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "opencem.core",
+    "opencem.accounts",
+    "opencem.customers",
+    "opencem.surveys",
+    "opencem.feedback",
+    "opencem.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "opencem.core.middleware.RequestGuardMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "opencem.accounts.middleware.ApiKeyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "opencem.core.idempotency.IdempotencyMiddleware",
+]
+
+ROOT_URLCONF = "opencem.urls"
+WSGI_APPLICATION = "opencem.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "opencem.core.context_processors.site",
+                "opencem.accounts.context_processors.access",
+            ],
+        },
+    }
+]
+
+
+def _database(url: str) -> dict[str, object]:
+    config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at
+        # the start of a transaction, so two writers queue instead of failing with "locked".
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+        config["CONN_MAX_AGE"] = 0
+    else:
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASE_URL = envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'opencem.sqlite3'}")
+DATABASES = {"default": _database(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = envstr("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Background work: with no broker configured, Celery runs tasks in-process (eager mode), so
+# one machine with one command needs no Redis.
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == ""
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_RESULT_BACKEND = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "purge-idempotency-records": {"task": "core.purge_idempotency_records", "schedule": 3600.0},
+    "surveys-send-due-invitations": {"task": "surveys.send_due_invitations", "schedule": 60.0},
+    "surveys-send-reminders": {"task": "surveys.send_reminders", "schedule": 3600.0},
+    "surveys-expire-invitations": {"task": "surveys.expire_invitations", "schedule": 3600.0},
+    "surveys-sweep-triggers": {"task": "surveys.sweep_triggers", "schedule": 3600.0},
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = envstr("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+# One machine serves static files straight from the apps (whitenoise with finders); production
+# collects them into STATIC_ROOT (`opencem manage collectstatic`).
+STATIC_ROOT: Path | None = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+EMAIL_HOST = envstr("EMAIL_HOST", "")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "OpenCEM <cx@localhost>")
+# Without an SMTP host, emails (password resets) are printed to the console.
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+
+# Request bodies above this are refused with 413 before anything is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("OPENCEM_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+
+# Customer identities: phone numbers without a country prefix are read in this region.
+OPENCEM_PHONE_REGION = envstr("OPENCEM_PHONE_REGION", "GB")
+OPENCEM_API_BATCH_LIMIT = 1000
+# Public (unauthenticated) endpoints: requests per minute per client IP.
+OPENCEM_PUBLIC_RATE_LIMIT = envint("OPENCEM_PUBLIC_RATE_LIMIT", 30, minimum=1)
+# Web sites (scheme://host[:port]) whose pages may embed the feedback widget and post answers.
+OPENCEM_WIDGET_ORIGINS = [o.rstrip("/") for o in envlist("OPENCEM_WIDGET_ORIGINS", [])]
+# How many hours an Idempotency-Key is remembered.
+OPENCEM_IDEMPOTENCY_HOURS = envint("OPENCEM_IDEMPOTENCY_HOURS", 24, minimum=1)
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
