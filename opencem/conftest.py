@@ -2,12 +2,22 @@
 stores, an agent of store A, and an outsider with no role at all.
 
 The organisation is: ACME (company) > NORTH (region) > STORE-A, STORE-B; ACME > WEB (channel).
+
+The browser tests of every app share one headless Chromium for the whole session
+(``browser``); ``new_page`` opens a fresh context on it. Playwright's sync API runs an event
+loop in the test thread, and Django refuses database access from a thread with a running loop
+unless told that it is safe; here it is, because the loop only drives the browser. The switch
+is set only while a browser runs, so the other tests keep Django's guard.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.contrib.auth.models import AbstractUser
@@ -17,6 +27,14 @@ from django.test import Client
 from opencem.accounts.choices import Role, UnitKind
 from opencem.accounts.models import Unit
 from opencem.accounts.services import apikey_create, membership_grant, unit_create, user_create
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking"]
+TIMEOUT_MS = 10_000
 
 
 @dataclass
@@ -102,3 +120,52 @@ def viewer(org: Org) -> Persona:
 @pytest.fixture
 def outsider(org: Org) -> Persona:
     return _persona("outsider", None, None)
+
+
+@pytest.fixture(scope="session")
+def playwright_session() -> Iterator[Playwright]:
+    if not shutil.which(CHROMIUM):
+        # On CI a missing browser must fail loudly, not quietly skip the browser tests.
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing; the browser tests need it on CI")
+        pytest.skip(f"{CHROMIUM} is missing")
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only when a browser runs)
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as pw:
+            yield pw
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session: Playwright) -> Iterator[Browser]:
+    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def new_page(browser: Browser, base_url: str, **options: Any) -> Page:
+    """A tab in a fresh browser context (cookies of its own); close it with
+    ``page.context.close()``."""
+    context = browser.new_context(base_url=base_url, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], None]:
+    """Save a full-page screenshot when OPENCEM_SCREENSHOTS names a folder (for a human look)."""
+    folder = os.environ.get("OPENCEM_SCREENSHOTS")
+
+    def take(page: Page, name: str) -> None:
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+    return take

@@ -64,9 +64,7 @@ class WidgetSubmission(BaseModel):
 
 def widget_origins() -> list[str]:
     """The origins allowed to call these endpoints from a browser (no trailing slash)."""
-    raw = settings.OPENCEM_WIDGET_ORIGINS
-    items = raw.split(",") if isinstance(raw, str) else list(raw)
-    return [str(item).strip().rstrip("/") for item in items if str(item).strip()]
+    return [str(origin).strip().rstrip("/") for origin in settings.OPENCEM_WIDGET_ORIGINS]
 
 
 def _cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:

@@ -1,32 +1,20 @@
-"""Fixtures for the browser tests: one headless Chromium per session, a fresh context per test.
-
-Playwright's sync API runs an event loop in the test thread, and Django refuses database
-access from a thread with a running loop unless told that it is safe; here it is, because the
-loop only drives the browser. The switch is set only while a browser runs, so the other tests
-of the session keep Django's guard.
-"""
+"""Fixtures for the accounts browser tests: a fresh context per test on the session's
+Chromium (``opencem/conftest.py``), and a signed-in tab helper."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from opencem.conftest import Persona
+from opencem.conftest import TIMEOUT_MS, Persona
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Playwright
+    from playwright.sync_api import Browser, BrowserContext, Dialog, Page
     from pytest_django.live_server_helper import LiveServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking"]
-TIMEOUT_MS = 10_000
 
 
 def ingest(persona: Persona, *, email: str, unit: str, name: str | None = None,
@@ -54,34 +42,6 @@ def ingest(persona: Persona, *, email: str, unit: str, name: str | None = None,
         assert response.status_code == 201, response.content
         customer_id = int(response.json()["customer_id"])
     return customer_id
-
-
-@pytest.fixture(scope="session")
-def playwright_session() -> Iterator[Playwright]:
-    if not shutil.which(CHROMIUM):
-        # On CI a missing browser must fail loudly, not quietly skip the whole suite.
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing; the browser tests need it on CI")
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only when a browser runs)
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as pw:
-            yield pw
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(scope="session")
-def browser(playwright_session: Playwright) -> Iterator[Browser]:
-    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
 
 
 @dataclass
@@ -128,16 +88,3 @@ def session(context: BrowserContext, live_server: LiveServer) -> Session:
 
     page.on("dialog", on_dialog)
     return result
-
-
-@pytest.fixture
-def screenshot() -> Callable[[Page, str], None]:
-    """Save a full-page screenshot when OPENCEM_SCREENSHOTS names a folder (for a human look)."""
-    folder = os.environ.get("OPENCEM_SCREENSHOTS")
-
-    def take(page: Page, name: str) -> None:
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-    return take

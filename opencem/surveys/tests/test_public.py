@@ -376,7 +376,7 @@ def test_the_widget_pipes_the_pages_hidden_values(org):
 
 
 def test_cors_headers_only_for_listed_origins(org, settings):
-    settings.OPENCEM_WIDGET_ORIGINS = "https://shop.example, https://www.example.org"
+    settings.OPENCEM_WIDGET_ORIGINS = ["https://shop.example", "https://www.example.org/"]
     survey = published_survey(org, anonymous=True)
     path = f"/api/v1/public/surveys/{survey.slug}/responses"
     allowed = widget_client("https://www.example.org").options(path)

@@ -3,17 +3,15 @@ and the widget on a company's page."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from opencem.conftest import new_page
 from opencem.feedback.models import Response
 from opencem.surveys.models import Survey
 from opencem.surveys.tests.test_public import Link, invite, published_survey
@@ -22,67 +20,13 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
     from pytest_django.live_server_helper import LiveServer
 
+Shoot = Callable[["Page", str], None]
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking"]
-TIMEOUT_MS = 10_000
-
-
-def _running_browser(request: pytest.FixtureRequest) -> Browser | None:
-    # One process can run only one sync Playwright, and the accounts suite keeps its own
-    # open for the whole session; reuse its browser when it is up. (Moving the browser
-    # fixtures to opencem/conftest.py would make this unnecessary.)
-    manager: Any = request._fixturemanager  # no public way to find a live fixture
-    by_node = getattr(manager, "_arg2node2fixturedefs", {}).get("browser", {})
-    for fixturedefs in by_node.values():
-        for fixturedef in fixturedefs:
-            cached = getattr(fixturedef, "cached_result", None)
-            if cached and cached[0] is not None:
-                browser: Browser = cached[0]
-                return browser
-    return None
-
-
-@pytest.fixture(scope="module")
-def chromium(request: pytest.FixtureRequest) -> Iterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        # On CI a missing browser must fail loudly, not quietly skip these tests.
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing; the browser tests need it on CI")
-        pytest.skip(f"{CHROMIUM} is missing")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    # Playwright's sync API runs an event loop in this thread; the loop only drives the
-    # browser, so Django's database access from the test is safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        shared = _running_browser(request)
-        if shared is not None:
-            yield shared
-            return
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415 (only with a browser)
-
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def new_page(chromium: Browser, live_server: LiveServer, **options: Any) -> Page:
-    context = chromium.new_context(base_url=live_server.url, **options)
-    context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
 @pytest.fixture
-def page(chromium: Browser, live_server: LiveServer) -> Iterator[Page]:
-    page = new_page(chromium, live_server)
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    page = new_page(browser, live_server.url)
     yield page
     page.context.close()
 
@@ -91,14 +35,6 @@ def page(chromium: Browser, live_server: LiveServer) -> Iterator[Page]:
 def link(org, settings) -> Link:
     settings.OPENCEM_PUBLIC_RATE_LIMIT = 1000
     return invite(org, published_survey(org))
-
-
-def shoot(page: Page, name: str) -> None:
-    """A full-page screenshot when OPENCEM_SCREENSHOTS names a folder (for a human look)."""
-    folder = os.environ.get("OPENCEM_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def tab_until(page: Page, selector: str, limit: int = 30) -> None:
@@ -137,9 +73,9 @@ def test_a_respondent_answers_with_the_keyboard_alone(page: Page, link: Link) ->
     assert response.answers["improve"] == ["queue"]
 
 
-def test_the_survey_works_without_javascript(chromium: Browser, live_server: LiveServer,
+def test_the_survey_works_without_javascript(browser: Browser, live_server: LiveServer,
                                              link: Link) -> None:
-    page = new_page(chromium, live_server, java_script_enabled=False)
+    page = new_page(browser, live_server.url, java_script_enabled=False)
     try:
         page.goto(link.url)
         page.get_by_role("button", name="Next").click()  # nothing answered yet
@@ -168,22 +104,22 @@ def serious_violations(page: Page) -> list[str]:
             if v.get("impact") in ("serious", "critical")]
 
 
-def test_the_survey_page_passes_axe_core(page: Page, link: Link) -> None:
+def test_the_survey_page_passes_axe_core(page: Page, link: Link, screenshot: Shoot) -> None:
     page.goto(link.url)
     assert serious_violations(page) == []
-    shoot(page, "survey-desktop")
+    screenshot(page, "survey-desktop")
     page.get_by_role("button", name="Next").click()
     page.get_by_role("alert").wait_for()
-    shoot(page, "survey-errors")
+    screenshot(page, "survey-errors")
     assert serious_violations(page) == []  # the error summary and invalid fields too
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(link.url)
-    shoot(page, "survey-mobile")
+    screenshot(page, "survey-mobile")
     assert serious_violations(page) == []
     page.get_by_label("2", exact=True).check(force=True)
     page.get_by_role("button", name="Next").click()
     page.get_by_text("Step 2 of 2").wait_for()
-    shoot(page, "survey-mobile-page-2")
+    screenshot(page, "survey-mobile-page-2")
     assert serious_violations(page) == []
 
 
@@ -194,14 +130,14 @@ SHOP_PAGE = """<!doctype html><html lang="en"><head><title>Checkout</title></hea
 
 
 def test_the_widget_shows_on_a_company_page_and_posts_a_response(
-        page: Page, live_server: LiveServer, org, settings) -> None:
+        page: Page, live_server: LiveServer, org, settings, screenshot: Shoot) -> None:
     survey = published_survey(org, name="Web NPS", anonymous=True)
     assert Survey.objects.get(pk=survey.pk).anonymous_link
     html = SHOP_PAGE.format(src=f"{live_server.url}/static/surveys/widget.js", slug=survey.slug)
     with company_site(html) as shop:
         settings.OPENCEM_WIDGET_ORIGINS = [shop]
         settings.OPENCEM_PUBLIC_RATE_LIMIT = 1000
-        widget_flow(page, shop)
+        widget_flow(page, shop, screenshot)
     response = Response.objects.get()
     assert response.source == "widget"
     assert response.completed
@@ -235,7 +171,7 @@ def company_site(html: str) -> Iterator[str]:
         server.server_close()
 
 
-def widget_flow(page: Page, shop: str) -> None:
+def widget_flow(page: Page, shop: str, screenshot: Shoot) -> None:
     """A visitor of the company's site meets the widget where its rules say, answers it."""
     page.goto(f"{shop}/about")  # data-path does not match: no widget
     page.wait_for_timeout(600)
@@ -245,7 +181,7 @@ def widget_flow(page: Page, shop: str) -> None:
     dialog = page.get_by_role("dialog", name="Your visit to web-shop")
     dialog.wait_for()
     assert serious_violations(page) == []
-    shoot(page, "widget")
+    screenshot(page, "widget")
     dialog.get_by_label("6", exact=True).check(force=True)
     dialog.get_by_label("What is the main reason for your score?").fill("Slow <b>checkout</b>")
     dialog.get_by_role("button", name="Send").click()
