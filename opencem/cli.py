@@ -22,7 +22,8 @@ USAGE = """usage: opencem <command> [options]
 commands:
   serve            run the web app (PORT, default 8000)
   migrate          create or update the database tables
-  demo             load the demo company (DEMO_SIZE=small|medium|large), --reset to start over
+  demo             load the demo company: --size tiny|small|medium|large (DEMO_SIZE),
+                   --seed N, --until YYYY-MM-DD, --reset to start over
   import           bulk import: opencem import customers|interactions FILE.csv|FILE.jsonl
   apikey           API keys: opencem apikey create --user <username> [--name NAME]
   createadmin      create a user with the admin role over the whole organisation

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--beat", action="store_true", help="also run the scheduler")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.CELERY_BROKER_URL:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
             raise CommandError("Set CELERY_BROKER_URL; without it tasks run in-process.")
         argv = ["worker", "--loglevel=INFO", f"--concurrency={options['concurrency']}",
                 f"--queues={options['queues']}"]
