@@ -16,6 +16,8 @@ class Figure:
     """One measured number, its baseline and, where there is one, the ratio we aim for.
 
     ``higher_is_better`` says which way the ratio should go (throughput up, latency down).
+    ``limit`` is a goal for the value itself, in its own unit (a latency of at most 50 ms),
+    for figures whose target is absolute rather than relative to the baseline.
     """
 
     section: str
@@ -25,6 +27,7 @@ class Figure:
     baseline: float | None = None
     goal: float | None = None
     higher_is_better: bool = True
+    limit: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -34,6 +37,8 @@ class Figure:
 
     @property
     def meets_goal(self) -> bool | None:
+        if self.limit is not None:
+            return self.value >= self.limit if self.higher_is_better else self.value <= self.limit
         if self.goal is None or self.ratio is None:
             return None
         return self.ratio >= self.goal if self.higher_is_better else self.ratio <= self.goal
@@ -85,6 +90,8 @@ def table(figures: list[Figure]) -> str:
     for f in figures:
         ratio = "" if f.ratio is None else f"{f.ratio:.2f}"
         goal = "" if f.goal is None else ("≥ " if f.higher_is_better else "≤ ") + f"{f.goal:.2f}"
+        if f.limit is not None:
+            goal = ("≥ " if f.higher_is_better else "≤ ") + f"{f.limit:,.0f} {f.unit}"
         verdict = {None: "", True: "ok", False: "BELOW GOAL" if f.higher_is_better
                    else "ABOVE GOAL"}[f.meets_goal]
         baseline = "" if f.baseline is None else f"{f.baseline:,.2f} {f.unit}"

@@ -14,6 +14,7 @@ from opencem.accounts.api import router as accounts_router
 from opencem.core.errors import ApplicationError, FieldError
 from opencem.customers.api import router as customers_router
 from opencem.feedback.api import router as feedback_router
+from opencem.metrics.api import router as metrics_router
 from opencem.surveys.api import router as surveys_router
 from opencem.surveys.api_distribution import router as distribution_router
 from opencem.surveys.api_public import router as public_router
@@ -42,6 +43,7 @@ api.add_router("", customers_router)
 api.add_router("", surveys_router)
 api.add_router("", distribution_router)
 api.add_router("", feedback_router)
+api.add_router("", metrics_router)
 api.add_router("/public", public_router)
 
 

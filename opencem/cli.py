@@ -15,6 +15,7 @@ ALIASES = {
     "migrate": "migrate",
     "worker": "worker",
     "createadmin": "createadmin",
+    "rollups": "rollups",
 }
 
 USAGE = """usage: opencem <command> [options]
@@ -24,10 +25,14 @@ commands:
   migrate          create or update the database tables
   demo             load the demo company: --size tiny|small|medium|large (DEMO_SIZE),
                    --seed N, --until YYYY-MM-DD, --reset to start over
-  import           bulk import: opencem import customers|interactions FILE.csv|FILE.jsonl
+  import           bulk import from FILE.csv|FILE.jsonl:
+                   opencem import customers|interactions|feedback FILE
+                   opencem import responses FILE --survey <id or slug> [--version N]
   apikey           API keys: opencem apikey create --user <username> [--name NAME]
   createadmin      create a user with the admin role over the whole organisation
   worker           run a Celery worker on CELERY_BROKER_URL
+  rollups          metric rollups: 'opencem rollups verify' checks them against the
+                   responses (exit 1 on any difference), 'rebuild' recomputes them
   manage           any Django management command: opencem manage <command> ...
 
 'opencem <command> --help' describes each command.

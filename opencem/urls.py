@@ -20,6 +20,9 @@ urlpatterns = [
     path("", include("opencem.core.urls")),
     path("", include("opencem.accounts.urls")),
     path("", include("opencem.customers.urls")),
+    path("", include("opencem.surveys.urls_builder")),
     path("", include("opencem.surveys.urls_distribution")),
+    path("", include("opencem.surveys.urls_staff")),
+    path("", include("opencem.feedback.urls")),
     path("", include("opencem.surveys.urls_public")),
 ]

@@ -2,4 +2,4 @@
 
 Later work adds surveys, metrics and alerts here."""
 
-from bench.sections import import_interactions, timeline  # noqa: F401
+from bench.sections import import_interactions, metrics, submissions, timeline  # noqa: F401

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 
 from bench.framework import Context, Figure, section, timer
 from bench.sections.data import customers_for, organisation, write_interactions
-from opencem.customers.importing import ImportOptions, run_import
+from opencem.core.importing import ImportOptions, run_import
 from opencem.customers.models import Interaction
 
 GOAL = 0.40

@@ -67,6 +67,10 @@ class Scope:
 
 
 EMPTY_SCOPE = Scope(None, frozenset(), frozenset(), frozenset(), frozenset(), frozenset())
+# A process acting for the organisation itself rather than for a user (an import run by the
+# operator without --user): everything, with no role of its own.
+WHOLE_ORGANISATION = Scope(user_id=None, unit_ids=None, roles=frozenset(), write_unit_ids=None,
+                           admin_unit_ids=None, design_unit_ids=None)
 
 
 def _subtree_ids(units: list[Unit]) -> frozenset[int] | None:
@@ -97,6 +101,11 @@ def scope_for_user(user: AbstractBaseUser | AnonymousUser) -> Scope:
         admin_unit_ids=_subtree_ids(admin_units),
         design_unit_ids=_subtree_ids(design_units),
     )
+
+
+def scope_for_actor(user: User | None) -> Scope:
+    """The scope of a user, or of the whole organisation for a process acting for no user."""
+    return WHOLE_ORGANISATION if user is None else scope_for_user(user)
 
 
 def request_scope(request: HttpRequest) -> Scope:

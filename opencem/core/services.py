@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -21,3 +22,12 @@ def idempotency_records_purge() -> int:
 def outbox_emit(*, topic: str, payload: dict[str, Any]) -> OutboxEvent:
     """Record an event; call it inside the transaction of the change it announces."""
     return OutboxEvent.objects.create(topic=topic, payload=payload)
+
+
+def outbox_emit_many(*, events: Sequence[tuple[str, dict[str, Any]]]) -> list[OutboxEvent]:
+    """Record several ``(topic, payload)`` events, in this order, with one statement; call it
+    inside the transaction of the change they announce."""
+    if not events:
+        return []
+    return OutboxEvent.objects.bulk_create(
+        [OutboxEvent(topic=topic, payload=payload) for topic, payload in events])

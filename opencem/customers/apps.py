@@ -7,4 +7,7 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customer hub"
 
     def ready(self) -> None:
-        from opencem.customers import timeline  # noqa: F401  (registers the built-in sources)
+        # Importing timeline registers the built-in sources.
+        from opencem.customers import importing, timeline  # noqa: F401
+
+        importing.register()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING
@@ -29,6 +29,9 @@ from django.utils import timezone
 
 from opencem.accounts.selectors import Scope, units_by_code
 from opencem.core.errors import ApplicationError, FieldError, PermissionDenied, invalid
+
+# The outcome types live with the import machinery, which reports them row by row.
+from opencem.core.importing import BatchOutcome, RowError, row_errors
 from opencem.customers.hooks import run_ingest_hooks
 from opencem.customers.identities import IdentityError, normalise
 from opencem.customers.models import Customer, CustomerIdentity, CustomerUnit, Interaction
@@ -64,36 +67,6 @@ class BulkReport:
     batches: int = 0
     created: int = 0
     existing: int = 0
-
-
-@dataclass(frozen=True)
-class RowError:
-    """Why one row of a batch was not stored; ``field`` is dotted as in API errors."""
-
-    index: int
-    field: str
-    message: str
-
-
-@dataclass(frozen=True)
-class BatchOutcome:
-    """What one batch did; ``errors`` name rows by their index in the batch."""
-
-    created: int
-    existing: int
-    errors: list[RowError] = field(default_factory=list)
-    created_flags: list[bool | None] = field(default_factory=list)
-
-
-def row_errors(index: int, exc: ApplicationError) -> list[RowError]:
-    """One RowError per field error of ``exc`` (or one for the whole row when it has none)."""
-    if not exc.errors:
-        return [RowError(index, "", exc.message)]
-    return [RowError(index, _dotted(e), e.message) for e in exc.errors]
-
-
-def _dotted(error: FieldError) -> str:
-    return ".".join(str(p) for p in error.loc)
 
 
 # A customer appears in many rows of a load; normalising is pure (it depends only on the

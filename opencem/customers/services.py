@@ -386,17 +386,19 @@ def _ingest(*, items: Sequence[InteractionInput], identity_groups: list[list[Pai
 
 
 def customers_resolve(*, inputs: Sequence[CustomerInput | None], unit_ids: Sequence[int],
-                      actor: User | None, loc_prefix: Loc | None = ("items",)
-                      ) -> list[int | None]:
+                      actor: User | None, loc_prefix: Loc | None = ("items",),
+                      positions: Sequence[int] | None = None) -> list[int | None]:
     """Resolve (creating and merging as needed) the customer of each input, apply names and
     attributes, and link each customer to the unit of the same position.
 
     For other apps that bring in customer voice (responses, feedback) with a customer named by
-    identities. Runs inside the caller's transaction.
+    identities. Runs inside the caller's transaction. ``positions`` are the inputs' indexes in
+    the caller's batch (when it passes only some of its items), so errors name the right item.
     """
+    where = range(len(inputs)) if positions is None else positions
     groups = [None if data is None else _normalise_identities(
-        data, () if loc_prefix is None else (*loc_prefix, i, "customer"))
-        for i, data in enumerate(inputs)]
+        data, ("customer",) if loc_prefix is None else (*loc_prefix, i, "customer"))
+        for i, data in zip(where, inputs, strict=True)]
     customer_ids = _resolve_groups(groups, actor=actor)
     _apply_details(customer_ids, inputs)
     _link_units({(c, u) for c, u in zip(customer_ids, unit_ids, strict=True) if c is not None})

@@ -28,6 +28,7 @@ from opencem.demo.calendar import WINDOW_DAYS, Window, campaigns
 from opencem.demo.company import Organisation, Store
 from opencem.demo.lives import HOLDS, PERSONAS, LifeBuilder, Person
 from opencem.demo.people import FIRST_NAMES, LAST_NAMES
+from opencem.demo.voice import Voice, VoiceBuilder
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,25 @@ class Generator:
         records, linking = self._customer(index)
         return sorted([*records, *linking], key=lambda r: (r.occurred_at, r.external_id))
 
+    def voices(self) -> Iterator[Voice]:
+        """Every customer's voice (survey responses, reviews, posts, complaints, chats),
+        customer by customer, each in time order."""
+        for index in range(self.size.customers):
+            yield self.customer_voice(index)
+
+    def customer_voice(self, index: int) -> Voice:
+        """What customer ``index`` said, following from what happened to them."""
+        person, records, linking = self._life(index)
+        lived = sorted([*records, *linking], key=lambda r: (r.occurred_at, r.external_id))
+        return VoiceBuilder(self, person, lived).build()
+
     def _customer(self, index: int) -> tuple[list[InteractionInput], list[InteractionInput]]:
-        """Customer ``index``'s interactions, and apart from them the late links. The first
-        identified record carries the customer's name and attributes."""
+        _, records, linking = self._life(index)
+        return records, linking
+
+    def _life(self, index: int) -> tuple[Person, list[InteractionInput], list[InteractionInput]]:
+        """Customer ``index`` and their interactions, and apart from them the late links. The
+        first identified record carries the customer's name and attributes."""
         # Reproducible simulation, not security: a seeded PRNG is exactly what is wanted.
         rng = random.Random(self.seed * 1_000_003 + index)  # noqa: S311
         person = self._person(rng, index)
@@ -116,12 +133,12 @@ class Generator:
                     record.customer, name=person.name, attributes=person.attributes))
                 break
         if not person.link_day:
-            return records, []
+            return person, records, []
         # Nothing before the link day names the phone with anything else, so every record
         # that does is a late link.
         late = [r for r in records if _links_phone(r)]
         held = {r.external_id for r in late}
-        return [r for r in records if r.external_id not in held], late
+        return person, [r for r in records if r.external_id not in held], late
 
     # -- people -------------------------------------------------------------------------------
 

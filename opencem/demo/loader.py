@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -23,9 +24,17 @@ from opencem.accounts.selectors import (
 )
 from opencem.core.errors import ApplicationError
 from opencem.customers.bulk import BulkReport, bulk_ingest
+from opencem.customers.selectors import interactions_visible
 from opencem.demo.company import COMPANY_CODE, DEMO_PASSWORD, LOGINS, organisation_create
 from opencem.demo.generator import Generator, Size
 from opencem.demo.models import DemoLoad
+from opencem.demo.programmes import DESIGNER, programmes_ensure
+from opencem.demo.voice import SOURCE, ResponsePlan
+from opencem.feedback.services import FeedbackInput, feedback_ingest
+from opencem.surveys.responses import Submission, responses_submit
+
+if TYPE_CHECKING:
+    from opencem.surveys.models import SurveyVersion
 
 # Reads the whole organisation, to check what a reset would delete.
 _EVERYTHING = Scope(user_id=None, unit_ids=None, roles=frozenset(), write_unit_ids=None,
@@ -34,12 +43,14 @@ _EVERYTHING = Scope(user_id=None, unit_ids=None, roles=frozenset(), write_unit_i
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What one ``demo_load`` did."""
+    """What one ``demo_load`` did: interactions, responses and feedback items it created."""
 
     load: DemoLoad
     created: int
     existing: int
     seconds: float
+    responses: int = 0
+    feedback: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,11 +83,12 @@ def demo_state() -> DemoState:
 
 def demo_load(*, size: Size, seed: int, until: date, batch_size: int = 2000,
               progress: bool = True, resume: DemoLoad | None = None) -> LoadResult:
-    """Create the organisation and stream every interaction through the bulk loader.
+    """Create the organisation, stream every interaction through the bulk loader, then set
+    up the feedback programmes and store the customers' voice through the feedback services.
 
-    With ``resume`` the organisation is already there and the same stream is sent again;
-    ingestion is idempotent on ``(source, external_id)``, so what is stored is skipped and
-    the rest is added.
+    With ``resume`` the organisation is already there and the same streams are sent again;
+    interactions, responses and feedback are all idempotent on ``(source, external_id)``, so
+    what is stored is skipped and the rest is added.
     """
     started = time.monotonic()
     if resume is None:
@@ -99,10 +111,92 @@ def demo_load(*, size: Size, seed: int, until: date, batch_size: int = 2000,
 
         report = bulk_ingest(generator.records(), scope=scope, batch_size=batch_size,
                              on_batch=on_batch)
+    # The programmes start after the history is in: triggers act on interactions stored from
+    # then on, and the history's invitations are long past.
+    versions = programmes_ensure(
+        designer=get_user_model().objects.get(username=DESIGNER))
+    with tqdm(total=size.customers, unit=" customers' voices", file=sys.stderr,
+              disable=not progress, mininterval=0.5, dynamic_ncols=True) as voices:
+        def on_customer() -> None:
+            voices.update(1)
+
+        voice = voice_load(generator, versions=versions, scope=scope, on_customer=on_customer)
     load.finished_at = timezone.now()
     load.interactions = report.created + report.existing
-    load.save(update_fields=["finished_at", "interactions"])
-    return LoadResult(load, report.created, report.existing, time.monotonic() - started)
+    load.responses, load.feedback = voice.responses_total, voice.feedback_total
+    load.save(update_fields=["finished_at", "interactions", "responses", "feedback"])
+    return LoadResult(load, report.created, report.existing, time.monotonic() - started,
+                      voice.responses, voice.feedback)
+
+
+@dataclass
+class VoiceReport:
+    """Responses and feedback items sent, and how many of them were new."""
+
+    responses: int = 0
+    feedback: int = 0
+    responses_total: int = 0
+    feedback_total: int = 0
+
+
+def voice_load(generator: Generator, *, versions: dict[str, SurveyVersion], scope: Scope,
+               batch_size: int = 500, on_customer: Callable[[], None] | None = None
+               ) -> VoiceReport:
+    """Store every customer's voice: responses through ``responses_submit`` (checked against
+    their survey version), feedback through ``feedback_ingest``, in batches."""
+    report = VoiceReport()
+    responses: list[ResponsePlan] = []
+    feedback: list[FeedbackInput] = []
+
+    def flush_responses() -> None:
+        ids = _interaction_ids({p.interaction for p in responses if p.interaction}, scope)
+        results = responses_submit(scope=scope, actor=None, items=[Submission(
+            version=versions[p.survey], answers=p.answers, complete=p.complete, unit=p.unit,
+            customer=p.customer, interaction_id=ids.get(p.interaction) if p.interaction
+            else None, touchpoint=p.touchpoint, channel=p.channel, language=p.language,
+            started_at=p.started_at, submitted_at=p.submitted_at, source=SOURCE,
+            external_id=p.external_id) for p in responses])
+        report.responses += sum(r.created for r in results)
+        report.responses_total += len(results)
+        responses.clear()
+        reset_queries()
+
+    def flush_feedback() -> None:
+        results = feedback_ingest(items=feedback, scope=scope, actor=None)
+        report.feedback += sum(r.created for r in results)
+        report.feedback_total += len(results)
+        feedback.clear()
+        reset_queries()
+
+    for voice in generator.voices():
+        responses += voice.responses
+        feedback += voice.feedback
+        if len(responses) >= batch_size:
+            flush_responses()
+        if len(feedback) >= batch_size:
+            flush_feedback()
+        if on_customer is not None:
+            on_customer()
+    if responses:
+        flush_responses()
+    if feedback:
+        flush_feedback()
+    return report
+
+
+def _interaction_ids(keys: set[tuple[str, str]], scope: Scope) -> dict[tuple[str, str], int]:
+    """The stored interaction ids of ``(source, external_id)`` keys."""
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    found: dict[tuple[str, str], int] = {}
+    for source, ids in sorted(by_source.items()):
+        for start in range(0, len(ids), 500):
+            rows = interactions_visible(scope=scope).filter(
+                source=source, external_id__in=ids[start : start + 500]
+            ).values_list("external_id", "id")
+            found.update({(source, e): pk for e, pk in rows})
+    return found
 
 
 def demo_reset() -> None:

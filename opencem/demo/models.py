@@ -16,6 +16,9 @@ class DemoLoad(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     interactions = models.PositiveIntegerField(default=0)
+    responses = models.PositiveIntegerField(default=0)
+    feedback = models.PositiveIntegerField(default=0, help_text="Items other than survey "
+                                                                "comments: reviews, posts, ...")
 
     def __str__(self) -> str:
         return f"{self.size} demo, seed {self.seed}, until {self.until}"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from ninja import Query, Router, Schema, Status
 from pydantic import AfterValidator, ConfigDict, Field
 
@@ -13,8 +14,12 @@ from opencem.accounts.selectors import api_user, request_scope, unit_get_by_code
 from opencem.core.errors import invalid
 from opencem.core.text import CleanStr, check_json_object
 from opencem.customers.schemas import CustomerRef
-from opencem.feedback import selectors, services
+from opencem.feedback import exports, selectors, services
+from opencem.feedback.choices import FeedbackKind, ScoreBand
 from opencem.feedback.models import FeedbackItem, Response
+
+if TYPE_CHECKING:
+    from opencem.accounts.models import Unit
 
 router = Router(tags=["feedback"])
 
@@ -138,29 +143,49 @@ def feedback_out(f: FeedbackItem) -> dict[str, Any]:
 
 
 class ListFilters(Schema):
-    unit: str | None = None
+    unit: str | None = Field(None, description="A unit code: that unit and those below it.")
     customer: int | None = None
     since: datetime | None = None
     until: datetime | None = None
-    cursor: str | None = None
-    limit: int = 50
 
 
 class ResponseFilters(ListFilters):
     survey: int | None = None
+    band: ScoreBand | None = Field(None, description="Only scores in this band, e.g. "
+                                                     "nps_detractor (0-6).")
+    completed: bool | None = None
+
+    def to_filter(self) -> selectors.ResponseFilter:
+        return selectors.ResponseFilter(
+            survey_id=self.survey, unit=unit_of(self.unit), customer_id=self.customer,
+            since=self.since, until=self.until, band=self.band, completed=self.completed)
 
 
 class FeedbackFilters(ListFilters):
-    kind: str | None = None
+    kind: FeedbackKind | None = None
+    source: str | None = Field(None, max_length=64)
+    rating_from: int | None = Field(None, description="Only ratings of at least this.")
+    rating_to: int | None = Field(None, description="Only ratings of at most this.")
+
+    def to_filter(self) -> selectors.FeedbackFilter:
+        return selectors.FeedbackFilter(
+            kind=self.kind, source=self.source, unit=unit_of(self.unit),
+            customer_id=self.customer, since=self.since, until=self.until,
+            rating_from=self.rating_from, rating_to=self.rating_to)
 
 
-def unit_id_of(code: str | None) -> int | None:
+class Paging(Schema):
+    cursor: str | None = None
+    limit: int = 50
+
+
+def unit_of(code: str | None) -> Unit | None:
     if not code:
         return None
     unit = unit_get_by_code(code)
     if unit is None:
         raise invalid(["unit"], f"no unit has the code {code!r}")
-    return unit.pk
+    return unit
 
 
 @router.post("/feedback", response={200: RecordedOut, 201: RecordedOut},
@@ -180,9 +205,13 @@ def feedback_batch(request: HttpRequest, payload: FeedbackBatchIn) -> dict[str, 
 
 
 @router.get("/feedback", response=FeedbackPage, summary="Feedback in scope, newest first")
-def feedback_list(request: HttpRequest, filters: Query[FeedbackFilters]) -> dict[str, Any]:
-    page = selectors.feedback_list(
-        scope=request_scope(request), kind=filters.kind, unit_id=unit_id_of(filters.unit),
-        customer_id=filters.customer, since=filters.since, until=filters.until,
-        cursor=filters.cursor, limit=filters.limit)
+def feedback_list(request: HttpRequest, filters: Query[FeedbackFilters],
+                  paging: Query[Paging]) -> dict[str, Any]:
+    page = selectors.feedback_list(scope=request_scope(request), filters=filters.to_filter(),
+                                   cursor=paging.cursor, limit=paging.limit)
     return {"items": [feedback_out(f) for f in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/feedback/export.csv", summary="Feedback in scope as CSV, with the same filters")
+def feedback_export(request: HttpRequest, filters: Query[FeedbackFilters]) -> HttpResponseBase:
+    return exports.feedback_csv(scope=request_scope(request), filters=filters.to_filter())

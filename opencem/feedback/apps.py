@@ -7,6 +7,7 @@ class FeedbackConfig(AppConfig):
     verbose_name = "Responses and feedback"
 
     def ready(self) -> None:
-        from opencem.feedback import hooks
+        from opencem.feedback import hooks, importing
 
         hooks.register()
+        importing.register()

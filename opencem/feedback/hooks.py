@@ -3,6 +3,8 @@ when two customers are merged."""
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
+
 from opencem.accounts.selectors import Scope
 from opencem.customers.hooks import register_merge_hook
 from opencem.customers.timeline import Position, TimelineEntry, before_filter, register_provider
@@ -17,7 +19,9 @@ def _move(survivor_id: int, absorbed_id: int) -> int:
 
 def _responses(customer_ids: list[int], scope: Scope, before: Position | None,
                limit: int) -> list[TimelineEntry]:
-    qs = Response.objects.filter(customer_id__in=customer_ids).select_related("survey", "unit")
+    qs = (Response.objects.filter(customer_id__in=customer_ids).select_related("survey", "unit")
+          .prefetch_related(Prefetch("feedback_items",
+                                     queryset=FeedbackItem.objects.order_by("id"))))
     if scope.unit_ids is not None:
         qs = qs.filter(unit_id__in=scope.unit_ids)
     qs = qs.filter(before_filter(before, kind="response", time_field="started_at"))
@@ -32,7 +36,10 @@ def _responses(customer_ids: list[int], scope: Scope, before: Position | None,
             kind="response", id=r.pk, occurred_at=r.started_at, title=title,
             channel=r.get_channel_display() if r.channel else "", unit=r.unit.name,
             detail={"answers": r.answers, "survey_id": r.survey_id, "nps": r.nps,
-                    "csat": r.csat, "ces": r.ces}))
+                    "csat": r.csat, "ces": r.ces,
+                    # The respondent's own words, as the feedback stream keeps them (redacted
+                    # where text analytics has redacted them).
+                    "comments": [f.redacted_text or f.text for f in r.feedback_items.all()]}))
     return entries
 
 

@@ -54,6 +54,10 @@ class Response(models.Model):
             models.Index(fields=["unit", "submitted_at"], name="response_by_unit"),
             models.Index(fields=["survey", "submitted_at"], name="response_by_survey"),
             models.Index(fields=["customer", "submitted_at"], name="response_by_customer"),
+            # The repeat check of every anonymous submission looks up its respondent's last
+            # day; without this it would read every response the survey had that day.
+            models.Index(fields=["survey", "respondent_key", "submitted_at"],
+                         name="response_by_respondent", condition=~models.Q(respondent_key="")),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -19,8 +20,9 @@ from django.utils import timezone
 
 from opencem.accounts.selectors import Scope, units_by_code
 from opencem.core.errors import ApplicationError, FieldError, PermissionDenied, invalid
-from opencem.core.services import outbox_emit
+from opencem.core.services import outbox_emit, outbox_emit_many
 from opencem.customers.choices import Channel
+from opencem.customers.selectors import interactions_visible
 from opencem.customers.services import (
     EARLIEST,
     MAX_FUTURE,
@@ -29,6 +31,7 @@ from opencem.customers.services import (
     CustomerInput,
     customers_resolve,
 )
+from opencem.feedback.changes import ResponseChange, announce, facts_of
 from opencem.feedback.choices import FeedbackKind, Topic
 from opencem.feedback.models import FeedbackItem, Response
 
@@ -189,9 +192,24 @@ def responses_record(*, items: Sequence[ResponseInput], scope: Scope, actor: Use
         if item.started_at and item.submitted_at and item.submitted_at < item.started_at:
             raise invalid([*loc, "submitted_at"], "must not be before started_at")
     units = _units([i.unit for i in items], scope, loc_prefix, [i.default_unit for i in items])
+    _check_interactions(items, scope, loc_prefix)
     result: list[Recorded] = _retrying(_record_responses, items=items, units=units, actor=actor,
                                        scope=scope, loc_prefix=loc_prefix)
     return result
+
+
+def _check_interactions(items: Sequence[ResponseInput], scope: Scope,
+                        loc_prefix: Loc | None) -> None:
+    """A response may name only an interaction the caller can see."""
+    wanted = {item.interaction_id for item in items if item.interaction_id is not None}
+    if not wanted:
+        return
+    found = set(interactions_visible(scope=scope).filter(pk__in=wanted)
+                .values_list("pk", flat=True))
+    for i, item in enumerate(items):
+        if item.interaction_id is not None and item.interaction_id not in found:
+            raise invalid([*_at(loc_prefix, i), "interaction"],
+                          f"no interaction {item.interaction_id} in your scope")
 
 
 def _record_responses(*, items: Sequence[ResponseInput], units: list[Unit], actor: User | None,
@@ -204,12 +222,13 @@ def _record_responses(*, items: Sequence[ResponseInput], units: list[Unit], acto
                     loc_prefix)
     fresh = [i for i, item in enumerate(items)
              if not item.external_id or (item.source, item.external_id) not in existing]
-    customer_ids = customers_resolve(inputs=[items[i].customer for i in fresh],
+    customer_ids = customers_resolve(inputs=[items[i].customer for i in fresh], positions=fresh,
                                      unit_ids=[units[i].pk for i in fresh], actor=actor,
                                      loc_prefix=loc_prefix)
     now = timezone.now()
     results: dict[int, Recorded] = {}
     seen: dict[tuple[str, str], int] = {}
+    created: list[ResponseChange] = []
     for i, customer_id in zip(fresh, customer_ids, strict=True):
         item = items[i]
         key = (item.source, item.external_id)
@@ -228,31 +247,58 @@ def _record_responses(*, items: Sequence[ResponseInput], units: list[Unit], acto
         if item.external_id:
             seen[key] = response.pk
         results[i] = Recorded(response.pk, created=True)
-        _response_events(response, item.comments)
+        created.append(ResponseChange(before=None, after=facts_of(response)))
+        _record_events(response, item.comments, created=True)
+    announce(created)
     for i, item in enumerate(items):
         if i not in results:
             results[i] = Recorded(existing[(item.source, item.external_id)], created=False)
     return [results[i] for i in range(len(items))]
 
 
-def _response_events(response: Response, comments: tuple[tuple[str, str], ...]) -> None:
-    payload = {"response_id": response.pk, "survey_id": response.survey_id,
-               "version": response.survey_version_id, "unit_id": response.unit_id,
-               "customer_id": response.customer_id, "nps": response.nps,
-               "csat": response.csat, "ces": response.ces}
-    outbox_emit(topic=Topic.RESPONSE_CREATED, payload=payload)
+def responses_delete(*, response_ids: Sequence[int], scope: Scope) -> int:
+    """Delete responses with their survey comments (erasure, test data); returns how many.
+
+    All or nothing: an id that does not exist or lies outside what the caller may write is
+    refused and nothing is deleted. The deletion is announced in the same transaction, so
+    aggregates stop counting the responses exactly when they disappear.
+    """
+    wanted = set(response_ids)
+    with transaction.atomic():
+        rows = list(Response.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+        missing = wanted - {r.pk for r in rows}
+        hidden = [r.pk for r in rows if not scope.sees_unit(r.unit_id)]
+        if missing or hidden:
+            raise ApplicationError(f"no response has the id {min([*missing, *hidden])}",
+                                   status=404, code="not_found")
+        if not all(scope.writes_unit(r.unit_id) for r in rows):
+            raise PermissionDenied("your role may not delete these responses")
+        changes = [ResponseChange(before=facts_of(r), after=None) for r in rows]
+        Response.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        announce(changes)
+    return len(rows)
+
+
+def _record_events(response: Response, comments: tuple[tuple[str, str], ...], *,
+                   created: bool) -> None:
+    """The events of a response just created (``created``) and/or completed, and its
+    comments as feedback items with their events: one insert per table, however many."""
+    payload = _response_payload(response)
+    events: list[tuple[str, dict[str, Any]]] = []
+    if created:
+        events.append((Topic.RESPONSE_CREATED, payload))
     if response.completed:
-        outbox_emit(topic=Topic.RESPONSE_COMPLETED, payload=payload)
+        events.append((Topic.RESPONSE_COMPLETED, payload))
     rating, top = _headline({"nps": response.nps, "csat": response.csat, "ces": response.ces})
-    for question_id, text in comments:
-        item = FeedbackItem.objects.create(
-            kind=FeedbackKind.SURVEY, text=text, rating=rating, rating_max=top,
-            customer_id=response.customer_id, unit_id=response.unit_id,
-            touchpoint=response.touchpoint, channel=response.channel,
-            occurred_at=response.submitted_at or response.started_at,
-            language=response.language, response=response, question_id=question_id,
-            source=response.source)
-        outbox_emit(topic=Topic.FEEDBACK_CREATED, payload=_feedback_payload(item))
+    items = FeedbackItem.objects.bulk_create([FeedbackItem(
+        kind=FeedbackKind.SURVEY, text=text, rating=rating, rating_max=top,
+        customer_id=response.customer_id, unit_id=response.unit_id,
+        touchpoint=response.touchpoint, channel=response.channel,
+        occurred_at=response.submitted_at or response.started_at,
+        language=response.language, response=response, question_id=question_id,
+        source=response.source) for question_id, text in comments]) if comments else []
+    events += [(Topic.FEEDBACK_CREATED, _feedback_payload(item)) for item in items]
+    outbox_emit_many(events=events)
 
 
 def _feedback_payload(item: FeedbackItem) -> dict[str, Any]:
@@ -273,6 +319,11 @@ def _check_feedback(item: FeedbackInput, loc: Loc) -> None:
         raise invalid([*loc, "rating_max"], "must be between 1 and 100")
     if item.rating is not None and not 0 <= item.rating <= (item.rating_max or 5):
         raise invalid([*loc, "rating"], f"must be between 0 and {item.rating_max or 5}")
+    if item.url:
+        # Pages link to it: only web addresses, never javascript: or data: URLs.
+        parts = urlsplit(item.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise invalid([*loc, "url"], "must be an http:// or https:// address")
     _check_time(item.occurred_at, (*loc, "occurred_at"))
     _check_common(loc=loc, source=item.source, external_id=item.external_id,
                   touchpoint=item.touchpoint, channel=item.channel, language=item.language)
@@ -299,7 +350,7 @@ def _ingest_feedback(*, items: Sequence[FeedbackInput], units: list[Unit], actor
     _refuse_foreign({k: f.unit_id for k, f in existing.items()}, items, scope, loc_prefix)
     fresh = [i for i, item in enumerate(items)
              if not item.external_id or (item.source, item.external_id) not in existing]
-    customer_ids = customers_resolve(inputs=[items[i].customer for i in fresh],
+    customer_ids = customers_resolve(inputs=[items[i].customer for i in fresh], positions=fresh,
                                      unit_ids=[units[i].pk for i in fresh], actor=actor,
                                      loc_prefix=loc_prefix)
     results: dict[int, Recorded] = {}
@@ -387,14 +438,16 @@ def response_open(*, context: RespondentContext) -> int:
                   touchpoint=context.touchpoint, channel=context.channel,
                   language=context.language)
     now = timezone.now()
-    response = Response.objects.create(
-        survey_id=context.survey_id, survey_version_id=context.version_id,
-        customer_id=context.customer_id, interaction_id=context.interaction_id,
-        unit_id=context.unit_id, touchpoint=context.touchpoint, channel=context.channel,
-        language=context.language, answers={}, completed=False, started_at=now,
-        source=context.source, respondent_key=context.respondent_key,
-        flags=list(dict.fromkeys(context.flags)))
-    outbox_emit(topic=Topic.RESPONSE_CREATED, payload=_response_payload(response))
+    with transaction.atomic():
+        response = Response.objects.create(
+            survey_id=context.survey_id, survey_version_id=context.version_id,
+            customer_id=context.customer_id, interaction_id=context.interaction_id,
+            unit_id=context.unit_id, touchpoint=context.touchpoint, channel=context.channel,
+            language=context.language, answers={}, completed=False, started_at=now,
+            source=context.source, respondent_key=context.respondent_key,
+            flags=list(dict.fromkeys(context.flags)))
+        outbox_emit(topic=Topic.RESPONSE_CREATED, payload=_response_payload(response))
+        announce([ResponseChange(before=None, after=facts_of(response))])
     return response.pk
 
 
@@ -417,6 +470,7 @@ def response_update(*, response_id: int, update: ResponseUpdate) -> UpdateResult
                                    status=409, code="already_answered")
         if update.language and not LANG_RE.match(update.language):
             raise invalid(["language"], "must be a language code such as 'en' or 'pt-BR'")
+        before = facts_of(response)
         response.answers = update.answers
         response.nps, response.csat, response.ces = update.nps, update.csat, update.ces
         response.language = update.language or response.language
@@ -424,21 +478,60 @@ def response_update(*, response_id: int, update: ResponseUpdate) -> UpdateResult
         if update.complete:
             now = timezone.now()
             response.completed, response.submitted_at = True, now
-            if response.respondent_key and _answered_recently(response, now):
+            if response.respondent_key and _answered_recently(
+                    survey_id=response.survey_id, respondent_key=response.respondent_key,
+                    now=now, other_than=response.pk):
                 response.flags = [*response.flags, "repeat"]
             response.flags = list(dict.fromkeys(response.flags))
             fields += ["completed", "submitted_at", "flags"]
         response.save(update_fields=fields)
+        announce([ResponseChange(before=before, after=facts_of(response))])
         if update.complete:
-            _completion_events(response, update.comments)
+            _record_events(response, update.comments, created=False)
     return UpdateResult(response.pk, update.complete, tuple(response.flags))
 
 
-def _answered_recently(response: Response, now: datetime) -> bool:
-    return (Response.objects.filter(
-        survey_id=response.survey_id, respondent_key=response.respondent_key, completed=True,
+def response_submit(*, context: RespondentContext, update: ResponseUpdate) -> UpdateResult:
+    """Store a response answered in one go (the widget) as completed, whatever
+    ``update.complete`` says.
+
+    The same row, flags, announcement and events as ``response_open`` followed by a
+    completing ``response_update`` (``response.created``, ``response.completed``, the
+    comments' ``feedback.created``), written with one insert per table instead of a row that
+    is inserted, locked and updated.
+    """
+    _check_common(loc=(), source=context.source, external_id="",
+                  touchpoint=context.touchpoint, channel=context.channel,
+                  language=context.language)
+    if update.language and not LANG_RE.match(update.language):
+        raise invalid(["language"], "must be a language code such as 'en' or 'pt-BR'")
+    now = timezone.now()
+    flags = list(context.flags)
+    with transaction.atomic():
+        if context.respondent_key and _answered_recently(
+                survey_id=context.survey_id, respondent_key=context.respondent_key, now=now):
+            flags.append("repeat")
+        response = Response.objects.create(
+            survey_id=context.survey_id, survey_version_id=context.version_id,
+            customer_id=context.customer_id, interaction_id=context.interaction_id,
+            unit_id=context.unit_id, touchpoint=context.touchpoint, channel=context.channel,
+            language=update.language or context.language, answers=update.answers,
+            nps=update.nps, csat=update.csat, ces=update.ces, completed=True, started_at=now,
+            submitted_at=now, source=context.source, respondent_key=context.respondent_key,
+            flags=list(dict.fromkeys(flags)))
+        announce([ResponseChange(before=None, after=facts_of(response))])
+        _record_events(response, update.comments, created=True)
+    return UpdateResult(response.pk, True, tuple(response.flags))
+
+
+def _answered_recently(*, survey_id: int, respondent_key: str, now: datetime,
+                       other_than: int | None = None) -> bool:
+    answered = Response.objects.filter(
+        survey_id=survey_id, respondent_key=respondent_key, completed=True,
         submitted_at__gte=now - timedelta(hours=REPEAT_WINDOW_HOURS))
-        .exclude(pk=response.pk).exists())
+    if other_than is not None:
+        answered = answered.exclude(pk=other_than)
+    return answered.exists()
 
 
 def _response_payload(response: Response) -> dict[str, Any]:
@@ -446,20 +539,6 @@ def _response_payload(response: Response) -> dict[str, Any]:
             "version": response.survey_version_id, "unit_id": response.unit_id,
             "customer_id": response.customer_id, "nps": response.nps,
             "csat": response.csat, "ces": response.ces}
-
-
-def _completion_events(response: Response, comments: tuple[tuple[str, str], ...]) -> None:
-    outbox_emit(topic=Topic.RESPONSE_COMPLETED, payload=_response_payload(response))
-    rating, top = _headline({"nps": response.nps, "csat": response.csat, "ces": response.ces})
-    for question_id, text in comments:
-        item = FeedbackItem.objects.create(
-            kind=FeedbackKind.SURVEY, text=text, rating=rating, rating_max=top,
-            customer_id=response.customer_id, unit_id=response.unit_id,
-            touchpoint=response.touchpoint, channel=response.channel,
-            occurred_at=response.submitted_at or response.started_at,
-            language=response.language, response=response, question_id=question_id,
-            source=response.source)
-        outbox_emit(topic=Topic.FEEDBACK_CREATED, payload=_feedback_payload(item))
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ def _estimate(
 
 
 def _clip(value: float, low: float, high: float) -> float:
-    return min(high, max(low, value))
+    # Comparisons rather than min(max()): this runs for every group of large answers.
+    return low if value < low else high if value > high else value
 
 
 # --- counts ---------------------------------------------------------------------------------
@@ -116,8 +117,11 @@ class NpsCounts:
     detractors: int = 0
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            _check_count(field.name, getattr(self, field.name))
+        # Named rather than looked up with dataclasses.fields(): rollup queries build
+        # thousands of these per answer.
+        _check_count("promoters", self.promoters)
+        _check_count("passives", self.passives)
+        _check_count("detractors", self.detractors)
 
     @property
     def n(self) -> int:
@@ -346,7 +350,8 @@ def net_share_variance(positive: int, negative: int, n: int) -> float:
     score ±1: p + d − (p − d)², the design's NPS variance (on the 0–1 scale)."""
     p, d = positive / n, negative / n
     # Clamped at 0: for all-positive groups p + d − (p − d)² is 0 up to rounding.
-    return max(0.0, p + d - (p - d) ** 2)
+    variance = p + d - (p - d) ** 2
+    return variance if variance > 0.0 else 0.0
 
 
 def nps_variance(counts: NpsCounts) -> float:

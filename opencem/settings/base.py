@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "opencem.customers",
     "opencem.surveys",
     "opencem.feedback",
+    "opencem.metrics",
     "opencem.demo",
 ]
 
@@ -171,6 +172,9 @@ OPENCEM_API_BATCH_LIMIT = 1000
 OPENCEM_PUBLIC_RATE_LIMIT = envint("OPENCEM_PUBLIC_RATE_LIMIT", 30, minimum=1)
 # Web sites (scheme://host[:port]) whose pages may embed the feedback widget and post answers.
 OPENCEM_WIDGET_ORIGINS = [o.rstrip("/") for o in envlist("OPENCEM_WIDGET_ORIGINS", [])]
+# Anonymity: no metric is shown for a group of fewer respondents. Organisations may raise it
+# for themselves, never lower it.
+OPENCEM_ANONYMITY_K = envint("OPENCEM_ANONYMITY_K", 5, minimum=1)
 # How many hours an Idempotency-Key is remembered.
 OPENCEM_IDEMPOTENCY_HOURS = envint("OPENCEM_IDEMPOTENCY_HOURS", 24, minimum=1)
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
@@ -13,15 +14,16 @@ from opencem.accounts.selectors import api_user, request_scope, unit_get_by_code
 from opencem.core.errors import NotFound, invalid
 from opencem.core.text import CleanStr
 from opencem.customers.schemas import CustomerRef
+from opencem.feedback import exports as feedback_exports
 from opencem.feedback import selectors as feedback_selectors
 from opencem.feedback.api import (
     BatchOut,
+    Paging,
     RecordedOut,
     ResponseFilters,
     ResponsePage,
     batch_out,
     response_out,
-    unit_id_of,
 )
 from opencem.surveys import selectors, services
 from opencem.surveys.models import Survey, SurveyVersion
@@ -46,6 +48,12 @@ class DraftIn(_Strict):
     definition: dict[str, Any]
 
 
+class SurveyPatch(_Strict):
+    name: CleanStr | None = Field(None, max_length=200)
+    anonymous_link: bool | None = Field(
+        None, description="Whether anyone may answer at /s/p/<slug> (repeats are flagged).")
+
+
 class ImportIn(_Strict):
     unit: CleanStr = Field(max_length=64)
     document: dict[str, Any]
@@ -63,6 +71,7 @@ class SurveyOut(Schema):
     slug: str
     unit: str
     created_at: datetime
+    anonymous_link: bool
     live_version: int | None
     latest: VersionOut
 
@@ -82,7 +91,8 @@ def version_out(version: SurveyVersion) -> dict[str, Any]:
 def survey_out(survey: Survey) -> dict[str, Any]:
     live = selectors.live_version(survey)
     return {"id": survey.pk, "name": survey.name, "slug": survey.slug, "unit": survey.unit.code,
-            "created_at": survey.created_at, "live_version": live.number if live else None,
+            "created_at": survey.created_at, "anonymous_link": survey.anonymous_link,
+            "live_version": live.number if live else None,
             "latest": version_out(selectors.latest_version(survey))}
 
 
@@ -121,6 +131,16 @@ def survey_import(request: HttpRequest, payload: ImportIn) -> Status[dict[str, A
 @router.get("/surveys/{survey_id}", response=SurveyOut)
 def survey_detail(request: HttpRequest, survey_id: int) -> dict[str, Any]:
     return survey_out(selectors.survey_get(scope=request_scope(request), survey_id=survey_id))
+
+
+@router.patch("/surveys/{survey_id}", response=SurveyOut,
+              summary="Rename a survey, or open or close its link for anyone")
+def survey_update(request: HttpRequest, survey_id: int, payload: SurveyPatch
+                  ) -> dict[str, Any]:
+    scope = request_scope(request)
+    survey = selectors.survey_get(scope=scope, survey_id=survey_id)
+    return survey_out(services.survey_update(survey=survey, scope=scope, name=payload.name,
+                                             anonymous_link=payload.anonymous_link))
 
 
 @router.put("/surveys/{survey_id}/draft", response=VersionOut,
@@ -214,12 +234,18 @@ def response_create(request: HttpRequest, payload: ResponseIn) -> Status[dict[st
 
 
 @router.get("/responses", response=ResponsePage, summary="Responses in scope, newest first")
-def response_list(request: HttpRequest, filters: Query[ResponseFilters]) -> dict[str, Any]:
-    page = feedback_selectors.response_list(
-        scope=request_scope(request), survey_id=filters.survey, unit_id=unit_id_of(filters.unit),
-        customer_id=filters.customer, since=filters.since, until=filters.until,
-        cursor=filters.cursor, limit=filters.limit)
+def response_list(request: HttpRequest, filters: Query[ResponseFilters],
+                  paging: Query[Paging]) -> dict[str, Any]:
+    page = feedback_selectors.response_list(scope=request_scope(request),
+                                            filters=filters.to_filter(), cursor=paging.cursor,
+                                            limit=paging.limit)
     return {"items": [response_out(r) for r in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/responses/export.csv", summary="Responses in scope as CSV, with the same filters")
+def response_export(request: HttpRequest, filters: Query[ResponseFilters]) -> HttpResponseBase:
+    return feedback_exports.responses_csv(scope=request_scope(request),
+                                          filters=filters.to_filter())
 
 
 @router.post("/responses/batch", response=BatchOut,

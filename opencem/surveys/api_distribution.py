@@ -132,9 +132,23 @@ class SendIn(_Strict):
     valid_days: int = DEFAULT_VALID_DAYS
 
 
+class InvitationList(Schema):
+    items: list[InvitationOut]
+
+
 class SegmentIn(_Strict):
     attribute: CleanStr = Field(max_length=64)
     value: CleanStr = Field(max_length=200)
+
+
+class SendManyIn(_Strict):
+    customers: list[int] = Field(default_factory=list, max_length=distribution.MAX_SEND_NOW,
+                                 description="Customer ids (in your scope).")
+    segment: SegmentIn | None = Field(None, description="Or: every customer in scope whose "
+                                                        "attribute equals the value.")
+    unit: CleanStr | None = Field(None, max_length=64)
+    touchpoint: CleanStr = Field("", max_length=64)
+    valid_days: int = DEFAULT_VALID_DAYS
 
 
 class PersonalLinksIn(_Strict):
@@ -299,6 +313,19 @@ def invitation_send(request: HttpRequest, survey_id: int, payload: SendIn
     return Status(201, invitation_out(invitation))
 
 
+@router.post("/surveys/{survey_id}/invitations/batch", response={201: InvitationList},
+             summary=f"Email the survey now to up to {distribution.MAX_SEND_NOW} customers, "
+                     "or a segment (within the contact rules)")
+def invitation_send_many(request: HttpRequest, survey_id: int, payload: SendManyIn
+                         ) -> Status[dict[str, Any]]:
+    segment = (payload.segment.attribute, payload.segment.value) if payload.segment else None
+    invitations = distribution.invitations_send_now(
+        survey=_survey(request, survey_id), scope=request_scope(request),
+        customer_ids=payload.customers, segment=segment, unit=_unit(payload.unit),
+        touchpoint=payload.touchpoint, valid_days=payload.valid_days)
+    return Status(201, {"items": [invitation_out(i) for i in invitations]})
+
+
 @router.post("/surveys/{survey_id}/personal-links",
              summary="Personal survey links for customers or a segment, as CSV")
 def personal_links(request: HttpRequest, survey_id: int, payload: PersonalLinksIn
@@ -308,7 +335,5 @@ def personal_links(request: HttpRequest, survey_id: int, payload: PersonalLinksI
         survey=_survey(request, survey_id), scope=request_scope(request),
         customer_ids=payload.customers, segment=segment, unit=_unit(payload.unit),
         valid_days=payload.valid_days)
-    return csv_response(f"survey-{survey_id}-links.csv",
-                        ["customer_id", "name", "email", "link", "status", "reason"],
-                        ([r.customer_id, r.name, r.email, r.link, r.status, r.reason]
-                         for r in rows))
+    return csv_response(f"survey-{survey_id}-links.csv", distribution.PERSONAL_LINK_COLUMNS,
+                        (r.as_row() for r in rows))

@@ -15,7 +15,6 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,7 +22,7 @@ from pydantic import ValidationError as PydanticError
 
 from opencem.core.errors import ApplicationError, FieldError
 from opencem.core.ratelimit import client_ip
-from opencem.feedback.services import RespondentContext, response_open, response_update
+from opencem.feedback.services import RespondentContext, response_submit
 from opencem.surveys.answers import is_shown, validate_answers
 from opencem.surveys.definition import (
     HiddenField,
@@ -32,18 +31,16 @@ from opencem.surveys.definition import (
     TextQuestion,
     localise,
 )
-from opencem.surveys.public import (
+from opencem.surveys.public_links import rate_limited, update_for
+from opencem.surveys.public_render import (
     HONEYPOT,
     MAX_HIDDEN_VALUE,
     Piping,
-    anonymous_survey,
     choose_language,
     prune,
     question_view,
-    rate_limited,
-    update_for,
 )
-from opencem.surveys.selectors import version_definition
+from opencem.surveys.selectors import anonymous_survey, version_definition
 
 router = Router(tags=["public"], auth=None)
 
@@ -226,12 +223,9 @@ def _store(request: HttpRequest, body: WidgetSubmission, *, survey_id: int, unit
     if missing:
         raise ApplicationError(f"answers.{missing[0].loc[-1]}: is required", errors=missing)
     language = choose_language(definition, requested=body.language)
-    with transaction.atomic():
-        response_id = response_open(context=RespondentContext(
+    return response_submit(
+        context=RespondentContext(
             survey_id=survey_id, version_id=version_id, unit_id=unit_id, language=language,
             source="widget", channel="web",
-            respondent_key=_visitor_key(request, body.visitor)))
-        response_update(response_id=response_id,
-                        update=update_for(definition, cleaned, complete=True,
-                                          language=language))
-    return response_id
+            respondent_key=_visitor_key(request, body.visitor)),
+        update=update_for(definition, cleaned, complete=True, language=language)).response_id

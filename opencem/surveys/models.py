@@ -117,7 +117,7 @@ class Invitation(models.Model):
         return f"Invitation {self.pk} to {self.survey_id}"
 
 
-# Distribution: who is asked, when, and how often. See distribution.py for the rules.
+# Distribution: who is asked, when, and how often. See the distribution package for the rules.
 
 class Trigger(TimeStampedModel):
     """Invite a customer to a survey after an interaction that matches the filters.

@@ -15,7 +15,7 @@ from opencem.core.errors import invalid
 from opencem.customers.services import CustomerInput
 from opencem.feedback.services import Recorded, ResponseInput, responses_record
 from opencem.surveys.answers import metric_values, validate_answers
-from opencem.surveys.definition import TextQuestion
+from opencem.surveys.definition import SurveyDefinition, TextQuestion
 from opencem.surveys.models import SurveyVersion
 from opencem.surveys.selectors import version_definition
 
@@ -41,10 +41,16 @@ class Submission:
     external_id: str = ""
 
 
-def _prepare(item: Submission, loc: Loc) -> ResponseInput:
+def submission_check(item: Submission, *, loc: Loc = (),
+                     definition: SurveyDefinition | None = None) -> ResponseInput:
+    """Check one submission against its version: what ``responses_record`` stores.
+
+    ``definition`` is the version's, parsed once by a caller checking many rows of it.
+    """
     if not item.version.is_published:
         raise invalid([*loc, "version"], "responses can only answer a published version")
-    definition = version_definition(item.version)
+    if definition is None:
+        definition = version_definition(item.version)
     answers = validate_answers(definition, item.answers, complete=item.complete,
                                loc=(*loc, "answers"))
     values = metric_values(definition, answers)
@@ -63,6 +69,6 @@ def _prepare(item: Submission, loc: Loc) -> ResponseInput:
 def responses_submit(*, items: Sequence[Submission], scope: Scope, actor: User | None,
                      loc_prefix: Loc | None = ("items",)) -> list[Recorded]:
     """Check each submission against its version and store them, all or nothing."""
-    prepared = [_prepare(item, () if loc_prefix is None else (*loc_prefix, i))
+    prepared = [submission_check(item, loc=() if loc_prefix is None else (*loc_prefix, i))
                 for i, item in enumerate(items)]
     return responses_record(items=prepared, scope=scope, actor=actor, loc_prefix=loc_prefix)

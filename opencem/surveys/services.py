@@ -84,6 +84,28 @@ def survey_save_draft(*, survey: Survey, definition: Any, scope: Scope) -> Surve
 
 
 @transaction.atomic
+def survey_update(*, survey: Survey, scope: Scope, name: str | None = None,
+                  anonymous_link: bool | None = None) -> Survey:
+    """Rename a survey, or open or close its link for anyone (``/s/p/<slug>``).
+
+    The slug stays as it was: links already handed out must keep working.
+    """
+    _check_design(scope, survey.unit)
+    fields = []
+    if name is not None:
+        if not name.strip() or len(name) > 200:
+            raise invalid(["name"], "must be 1 to 200 characters")
+        survey.name = name.strip()
+        fields.append("name")
+    if anonymous_link is not None:
+        survey.anonymous_link = anonymous_link
+        fields.append("anonymous_link")
+    if fields:
+        survey.save(update_fields=[*fields, "updated_at"])
+    return survey
+
+
+@transaction.atomic
 def survey_publish(*, survey: Survey, scope: Scope, actor: User | None) -> SurveyVersion:
     """Freeze the draft: from now on new responses answer this version."""
     _check_design(scope, survey.unit)

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from opencem.surveys import distribution
+from opencem.surveys.models import InvitationChannel, InvitationStatus
 
 
 @shared_task(name="surveys.evaluate_triggers")
 def evaluate_triggers(interaction_ids: list[int]) -> int:
-    """Make the invitations that survey triggers call for after these interactions."""
-    return len(distribution.triggers_evaluate(interaction_ids=interaction_ids))
+    """Make the invitations that survey triggers call for after these interactions.
+
+    Those already due (a trigger without delay) are mailed now, not at the scheduler's next
+    run: without a broker there is no scheduler, and with one the customer should not wait.
+    """
+    made = distribution.triggers_evaluate(interaction_ids=interaction_ids)
+    now = timezone.now()
+    for invitation in made:
+        if (invitation.status == InvitationStatus.SCHEDULED
+                and invitation.channel == InvitationChannel.EMAIL
+                and invitation.scheduled_for is not None and invitation.scheduled_for <= now):
+            send_invitation.delay(invitation.pk)
+    return len(made)
+
+
+@shared_task(name="surveys.send_invitation")
+def send_invitation(invitation_id: int) -> bool:
+    """Mail one invitation that is due (idempotent: a sent one is not sent again)."""
+    return distribution.invitation_send(invitation_id=invitation_id)
 
 
 @shared_task(name="surveys.sweep_triggers")

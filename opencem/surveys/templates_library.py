@@ -79,3 +79,11 @@ TEMPLATES: dict[str, dict[str, Any]] = {
 def template_definition(name: str) -> SurveyDefinition:
     """A fresh definition built from the named template (KeyError if there is none)."""
     return SurveyDefinition.model_validate(TEMPLATES[name])
+
+
+TEMPLATE_LABELS: dict[str, str] = {
+    "relational_nps": "Relational NPS: how likely to recommend us, and why",
+    "transactional_csat": "Transactional CSAT: how satisfied with today's visit or order",
+    "support_ces": "Support CES: how easy it was to get an issue handled",
+}
+"""The ready templates as the builder offers them."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from playwright.sync_api import expect
 
 from opencem.accounts.choices import Role
 from opencem.accounts.models import Membership, Unit
@@ -30,11 +31,11 @@ def test_sign_in_and_out(session: Session, manager_a: Persona) -> None:
     page.goto(session.url("/"))
     page.get_by_role("heading", name="Sign in").wait_for()  # sent to sign in first
     session.sign_in("manager_a", "pw-manager_a")
-    assert page.get_by_role("heading", name="Customer hub").is_visible()
+    expect(page.get_by_role("heading", name="Customer hub")).to_be_visible()
     assert page.locator(".who").inner_text() == "manager_a"
     session.sign_out()
     page.goto(session.url("/customers/"))
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
 def test_wrong_password_shows_an_error(session: Session, manager_a: Persona) -> None:
@@ -60,8 +61,8 @@ def test_find_a_customer_by_email_and_open_the_360(
     timeline = page.locator("#timeline > li.entry")
     assert timeline.count() == 3
     assert "Store A" in timeline.first.inner_text()
-    assert page.get_by_text("ann@example.com").is_visible()
-    assert page.locator("dd", has_text="gold").is_visible()
+    expect(page.get_by_text("ann@example.com")).to_be_visible()
+    expect(page.locator("dd", has_text="gold")).to_be_visible()
     screenshot(page, "customer-360")
     assert session.dialogs == []
 
@@ -74,7 +75,7 @@ def test_an_api_key_created_in_the_ui_works_until_revoked(
     page.get_by_role("link", name="API keys").click()
     page.get_by_label("Name", exact=True).fill("Warehouse export")
     page.get_by_role("button", name="Create key").click()
-    assert page.get_by_text("cannot be shown again").is_visible()
+    page.get_by_text("cannot be shown again").wait_for()  # the answer may still be on its way
     raw = page.get_by_label("Key", exact=True).input_value()
     assert raw.startswith("ocm_")
     screenshot(page, "api-keys")
@@ -108,7 +109,7 @@ def test_an_admin_creates_a_unit_and_a_user_with_a_membership(
     page.get_by_label("Kind", exact=True).select_option("store")
     page.get_by_role("button", name="Add unit").click()
     page.get_by_role("status").get_by_text("Unit Store C (STORE-C) created.").wait_for()
-    assert page.locator("#unit-STORE-C").is_visible()
+    expect(page.locator("#unit-STORE-C")).to_be_visible()
     screenshot(page, "units")
     store_c = Unit.objects.get(code="STORE-C")
     assert store_c.parent_id == org.north.pk
@@ -122,14 +123,14 @@ def test_an_admin_creates_a_unit_and_a_user_with_a_membership(
     page.get_by_role("button", name="Add user").click()
     page.get_by_role("heading", name="carla").wait_for()
     screenshot(page, "user-detail")
-    assert page.get_by_role("cell", name="Manager", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="Manager", exact=True)).to_be_visible()
     assert Membership.objects.filter(user__username="carla", unit=store_c,
                                      role=Role.MANAGER).exists()
 
     # The new manager signs in and sees their store, but not the admin pages.
     session.sign_out()
     session.sign_in("carla", "Store-C-manager-2026")
-    assert page.get_by_text("Store C").first.is_visible()
+    expect(page.get_by_text("Store C").first).to_be_visible()
     assert page.get_by_role("link", name="Units").count() == 0
 
 
@@ -142,7 +143,7 @@ def test_a_bad_unit_shows_an_error_in_the_form(session: Session, admin: Persona,
     page.get_by_label("Code", exact=True).fill("STORE-A")
     page.get_by_label("Name", exact=True).fill("Duplicate")
     page.get_by_role("button", name="Add unit").click()
-    assert page.get_by_text("a unit with code 'STORE-A' already exists").is_visible()
+    expect(page.get_by_text("a unit with code 'STORE-A' already exists")).to_be_visible()
     assert page.get_by_label("Code", exact=True).get_attribute("aria-invalid") == "true"
     assert not Unit.objects.filter(name="Duplicate").exists()
 
@@ -157,12 +158,12 @@ def test_a_store_manager_sees_only_their_store(
     screenshot(page, "home")
     page.get_by_role("link", name="Customers").click()
     page.get_by_role("button", name="Search").click()
-    assert page.get_by_role("link", name="Alice Alpha").is_visible()
+    expect(page.get_by_role("link", name="Alice Alpha")).to_be_visible()
     assert page.get_by_role("link", name="Bob Beta").count() == 0
     screenshot(page, "customer-list")
     page.get_by_label("Email, phone").fill("bob@example.com")
     page.get_by_role("button", name="Search").click()
-    assert page.get_by_text("No customer in your scope matches").is_visible()
+    expect(page.get_by_text("No customer in your scope matches")).to_be_visible()
     response = page.goto(session.url(f"/customers/{bob}/"))
     assert response is not None
     assert response.status == 404
@@ -178,15 +179,15 @@ def test_customer_text_renders_as_text_never_as_markup(
     page.goto(session.url(f"/customers/{evil}/"))
     heading = page.get_by_role("heading", level=1)
     assert heading.inner_text().startswith(f"{SCRIPT} Mallory")
-    assert page.locator("dd", has_text=IMG).is_visible()
-    assert page.locator("dt", has_text=IMG).is_visible()
-    assert page.locator("#timeline", has_text=f"comment: {IMG}").is_visible()
+    expect(page.locator("dd", has_text=IMG)).to_be_visible()
+    expect(page.locator("dt", has_text=IMG)).to_be_visible()
+    expect(page.locator("#timeline", has_text=f"comment: {IMG}")).to_be_visible()
     # Nothing injected became an element.
     assert page.locator("main script").count() == 0
     assert page.locator("main img").count() == 0
 
     page.goto(session.url("/customers/?q=Mallory"))
-    assert page.get_by_role("link", name=f"{SCRIPT} Mallory").is_visible()
+    expect(page.get_by_role("link", name=f"{SCRIPT} Mallory")).to_be_visible()
     page.go_back()
     screenshot(page, "xss-360")
     page.wait_for_timeout(200)  # let any wrongly injected handler fire before judging
@@ -215,11 +216,11 @@ def test_password_reset_by_email(session: Session, manager_a: Persona) -> None:
     page.get_by_role("link", name="Sign in").click()
 
     session.sign_in("manager_a", "Fresh-password-2026")
-    assert page.get_by_role("heading", name="Customer hub").is_visible()
+    expect(page.get_by_role("heading", name="Customer hub")).to_be_visible()
     assert User.objects.get(username="manager_a").check_password("Fresh-password-2026")
     # The link works once only.
     page.goto(link.group(0))
-    assert page.get_by_role("heading", name="This link no longer works").is_visible()
+    expect(page.get_by_role("heading", name="This link no longer works")).to_be_visible()
 
 
 @pytest.mark.parametrize("path", ["/", "/customers/?q=ann", "/customers/{customer}/",

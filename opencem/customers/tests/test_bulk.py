@@ -5,11 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from opencem.accounts.selectors import scope_for_user
+from opencem.accounts.selectors import WHOLE_ORGANISATION, scope_for_user
 from opencem.core.errors import ApplicationError
 from opencem.customers import hooks
 from opencem.customers.bulk import BulkLoader, bulk_ingest
-from opencem.customers.importing import WHOLE_ORGANISATION
 from opencem.customers.models import (
     Customer,
     CustomerIdentity,

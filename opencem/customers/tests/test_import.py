@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from opencem.core.importing import ImportFailed, ImportOptions, checkpoint_path, run_import
 from opencem.customers import bulk
-from opencem.customers.importing import ImportFailed, ImportOptions, checkpoint_path, run_import
 from opencem.customers.models import Customer, CustomerIdentity, CustomerUnit, Interaction
 from opencem.customers.tests.factories import interaction_body
 

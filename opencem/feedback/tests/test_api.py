@@ -109,6 +109,9 @@ def test_a_review_joins_the_feedback_stream_once(admin):
     ({"text": "   "}, "text"),
     ({"unit": "NOPE"}, "unit"),
     ({"occurred_at": "2026-05-01T09:00:00"}, "occurred_at"),
+    ({"url": "javascript:alert(1)"}, "url"),
+    ({"url": "data:text/html,<b>x</b>"}, "url"),
+    ({"url": "www.example.com/review"}, "url"),
 ])
 def test_bad_feedback_is_refused(admin, override, field):
     body = {"kind": "complaint", "text": "Parcel arrived broken", "source": "crm",
@@ -138,3 +141,46 @@ def test_merging_customers_moves_their_responses(admin, survey):
     merged = api.post_json(f"/api/v1/customers/{one}/merge", {"absorbed": two, "reason": "same"})
     assert merged.json()["moved"]["feedback"] == 2
     assert set(Response.objects.values_list("customer_id", flat=True)) == {one}
+
+
+def _interaction(persona, unit):
+    answer = persona.api().post_json("/api/v1/interactions", {
+        "source": "pos", "external_id": f"T-{unit}", "channel": "store", "kind": "visit",
+        "occurred_at": "2026-05-01T09:00:00Z", "unit": unit,
+        "customer": {"email": "dee@example.com"}})
+    assert answer.status_code == 201, answer.content
+    return answer.json()["id"]
+
+
+def test_a_response_names_only_an_interaction_the_caller_can_see(admin, manager_a):
+    api = admin.api()
+    created = api.post_json("/api/v1/surveys", {"name": "Store A visits", "unit": "STORE-A",
+                                                "template": "transactional_csat"}).json()
+    api.post_json(f"/api/v1/surveys/{created['id']}/publish", {})
+    survey = created["id"]
+    own = _interaction(admin, "STORE-A")
+    foreign = _interaction(admin, "STORE-B")
+    for interaction in (foreign, 987654):
+        refused = manager_a.api().post_json("/api/v1/responses", _response(
+            survey, interaction=interaction, answers={"csat": 2}))
+        assert refused.status_code == 422, refused.content
+        assert refused.json()["error"]["errors"][0]["field"] == "interaction"
+    assert Response.objects.count() == 0
+    stored = manager_a.api().post_json("/api/v1/responses", _response(
+        survey, interaction=own, answers={"csat": 2}))
+    assert stored.status_code == 201, stored.content
+    assert Response.objects.get().interaction_id == own
+
+
+def test_a_batch_error_names_the_item_even_after_stored_ones(admin):
+    def review(n, email):
+        return {"kind": "review", "text": f"Review {n}", "source": "reviews",
+                "external_id": f"R-{n}", "occurred_at": "2026-05-01T09:00:00Z",
+                "unit": "STORE-A", "customer": {"email": email}}
+
+    assert admin.api().post_json("/api/v1/feedback", review(0, "a@example.com")).status_code == 201
+    batch = [review(0, "a@example.com"), review(1, "b@example.com"), review(2, "not an email")]
+    refused = admin.api().post_json("/api/v1/feedback/batch", {"items": batch})
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["error"]["errors"][0]["field"].startswith("items.2.customer")
+    assert FeedbackItem.objects.count() == 1

@@ -20,6 +20,7 @@ from opencem.demo.calendar import ZONE
 from opencem.demo.generator import SIZES
 from opencem.demo.loader import (
     DemoState,
+    LoadResult,
     demo_load,
     demo_reset,
     demo_state,
@@ -37,8 +38,9 @@ def _date(text: str) -> date:
 
 class Command(BaseCommand):
     help = ("Load the demo company (Kestrel Lane): about 40 stores, web shop, app, call centre "
-            "and delivery partner, customers known across channels and two years of "
-            "interactions. The size defaults to DEMO_SIZE (small). --reset empties the "
+            "and delivery partner, customers known across channels, two years of interactions "
+            "and what customers said about them (survey responses, reviews, posts, "
+            "complaints). The size defaults to DEMO_SIZE (small). --reset empties the "
             "database first; it refuses when another organisation is in it.")
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -80,7 +82,7 @@ class Command(BaseCommand):
             result = demo_load(size=SIZES[state.load.size], seed=state.load.seed,
                                until=state.load.until, batch_size=options["batch_size"],
                                progress=progress, resume=state.load)
-            self._loaded(result.created, result.seconds)
+            self._loaded(result)
         elif state.present:
             what = f" ({state.load})" if state.load else ""
             self.stdout.write(f"The demo is already loaded{what}; --reset loads it again.")
@@ -91,10 +93,12 @@ class Command(BaseCommand):
                                    batch_size=options["batch_size"], progress=progress)
             except ApplicationError as exc:
                 raise CommandError(str(exc)) from exc
-            self._loaded(result.created, result.seconds)
+            self._loaded(result)
         port = os.environ.get("PORT") or "8000"
         self.stdout.write(f"\nOpen http://127.0.0.1:{port} and sign in as:\n")
         logins_table(logins(), self.stdout.write)
 
-    def _loaded(self, created: int, seconds: float) -> None:
-        self.stdout.write(f"Stored {created} interactions in {seconds:.1f} s.")
+    def _loaded(self, result: LoadResult) -> None:
+        self.stdout.write(f"Stored {result.created} interactions, {result.responses} survey "
+                          f"responses and {result.feedback} other feedback items in "
+                          f"{result.seconds:.1f} s.")

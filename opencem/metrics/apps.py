@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class MetricsConfig(AppConfig):
+    name = "opencem.metrics"
+    label = "metrics"
+    verbose_name = "Metrics"
+
+    def ready(self) -> None:
+        from opencem.feedback.changes import register_change_hook
+        from opencem.metrics.rollups import rollups_apply
+
+        # Every response write updates the rollups in its own transaction.
+        register_change_hook("metrics.rollups", rollups_apply)

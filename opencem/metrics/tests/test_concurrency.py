@@ -1,0 +1,58 @@
+"""Concurrent writers of the same rollup rows add up, none overwriting another."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection, connections
+
+from opencem.metrics.models import DailyRollup, MonthlyUnitRollup
+from opencem.metrics.rebuild import rollups_verify
+from opencem.metrics.tests.factories import Answers, make_survey, record_many, save, start
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def concurrent(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need a server database: run with PostgreSQL")
+
+
+def test_responses_recorded_at_once_for_one_store_and_day_are_all_counted(concurrent, org):
+    _, version = make_survey(org.company)
+    at = datetime(2025, 3, 10, 12, tzinfo=UTC)
+
+    def write(i: int) -> None:
+        try:
+            # Batches in both orders of two stores, so row locks are taken in every order.
+            units = [org.store_a, org.store_b] if i % 2 else [org.store_b, org.store_a]
+            record_many(version, [(unit, Answers(nps=i % 11), at, True, "", "", None)
+                                  for unit in units])
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(write, range(40)))
+    assert sum(DailyRollup.objects.values_list("completed", flat=True)) == 80
+    assert MonthlyUnitRollup.objects.get(unit=org.store_a).responses == 40
+    assert rollups_verify().ok
+
+
+def test_responses_completed_at_once_move_their_scores_exactly_once(concurrent, org):
+    _, version = make_survey(org.company)
+    opened = [start(version, org.store_a) for _ in range(16)]
+
+    def complete(response_id: int) -> None:
+        try:
+            save(response_id, Answers(nps=10), complete=True)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(complete, opened))
+    row = DailyRollup.objects.get()
+    assert (row.responses, row.completed, row.nps_10) == (16, 16, 16)
+    assert rollups_verify().ok
