@@ -111,6 +111,9 @@ def demo_load(*, size: Size, seed: int, until: date, batch_size: int = 2000,
 
         report = bulk_ingest(generator.records(), scope=scope, batch_size=batch_size,
                              on_batch=on_batch)
+        # The total was an estimate; the bar ends at 100% of what there really was.
+        bar.total = bar.n
+        bar.refresh()
     # The programmes start after the history is in: triggers act on interactions stored from
     # then on, and the history's invitations are long past.
     versions = programmes_ensure(
