@@ -9,8 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from opencem.accounts.selectors import request_scope
-from opencem.core.errors import ApplicationError
-from opencem.core.htmx import HtmxHttpRequest, is_partial
+from opencem.core.htmx import HtmxHttpRequest, filtered_list
 from opencem.feedback import exports, selectors
 from opencem.feedback.forms import FeedbackFilterForm
 
@@ -22,21 +21,12 @@ PER_PAGE = 25
 def feedback_list(request: HtmxHttpRequest) -> HttpResponse:
     """The page; htmx gets the next page of results on its own."""
     form = FeedbackFilterForm(request.GET, scope=request_scope(request))
-    page, status = None, 422
-    if form.is_valid():
-        try:
-            page = selectors.feedback_list(scope=request_scope(request),
-                                           filters=form.to_filter(),
-                                           cursor=request.GET.get("cursor") or None,
-                                           limit=PER_PAGE)
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-        else:
-            status = 200
-    context = {"form": form, "page": page}
-    if is_partial(request) and request.GET.get("cursor"):
-        return render(request, "feedback/partials/feedback_rows.html", context, status=status)
-    return render(request, "feedback/feedback_list.html", context, status=status)
+    scope = request_scope(request)
+    return filtered_list(
+        request, form=form, template="feedback/feedback_list.html",
+        rows_template="feedback/partials/feedback_rows.html",
+        fetch=lambda filters, cursor: selectors.feedback_list(
+            scope=scope, filters=filters, cursor=cursor, limit=PER_PAGE))
 
 
 @login_required

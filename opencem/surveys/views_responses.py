@@ -9,8 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from opencem.accounts.selectors import request_scope
-from opencem.core.errors import ApplicationError
-from opencem.core.htmx import HtmxHttpRequest, is_partial
+from opencem.core.htmx import HtmxHttpRequest, filtered_list
 from opencem.feedback import exports
 from opencem.feedback.selectors import response_list as responses_page
 from opencem.surveys.forms_responses import ResponseFilterForm
@@ -23,19 +22,12 @@ PER_PAGE = 25
 def response_list(request: HtmxHttpRequest) -> HttpResponse:
     """The page; htmx gets the next page of results on its own."""
     form = ResponseFilterForm(request.GET, scope=request_scope(request))
-    page, status = None, 422
-    if form.is_valid():
-        try:
-            page = responses_page(scope=request_scope(request), filters=form.to_filter(),
-                                  cursor=request.GET.get("cursor") or None, limit=PER_PAGE)
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-        else:
-            status = 200
-    context = {"form": form, "page": page}
-    if is_partial(request) and request.GET.get("cursor"):
-        return render(request, "surveys/partials/response_rows.html", context, status=status)
-    return render(request, "surveys/response_list.html", context, status=status)
+    scope = request_scope(request)
+    return filtered_list(
+        request, form=form, template="surveys/response_list.html",
+        rows_template="surveys/partials/response_rows.html",
+        fetch=lambda filters, cursor: responses_page(
+            scope=scope, filters=filters, cursor=cursor, limit=PER_PAGE))
 
 
 @login_required
