@@ -13,6 +13,7 @@ from ninja.security import SessionAuth
 from opencem.accounts.api import router as accounts_router
 from opencem.core.errors import ApplicationError, FieldError
 from opencem.customers.api import router as customers_router
+from opencem.dashboards.api import router as dashboards_router
 from opencem.feedback.api import router as feedback_router
 from opencem.metrics.api import router as metrics_router
 from opencem.surveys.api import router as surveys_router
@@ -44,6 +45,7 @@ api.add_router("", surveys_router)
 api.add_router("", distribution_router)
 api.add_router("", feedback_router)
 api.add_router("", metrics_router)
+api.add_router("", dashboards_router)
 api.add_router("/public", public_router)
 
 

@@ -24,5 +24,6 @@ urlpatterns = [
     path("", include("opencem.surveys.urls_distribution")),
     path("", include("opencem.surveys.urls_staff")),
     path("", include("opencem.feedback.urls")),
+    path("", include("opencem.dashboards.urls")),
     path("", include("opencem.surveys.urls_public")),
 ]

@@ -147,6 +147,12 @@ def memberships_of(user_id: int) -> QuerySet[Membership]:
     return Membership.objects.filter(user_id=user_id).select_related("unit").order_by("unit__path")
 
 
+def users_with_roles() -> QuerySet[User]:
+    """Active users who hold at least one role, by id (the recipients of digests)."""
+    return (User.objects.filter(is_active=True, memberships__isnull=False).distinct()
+            .order_by("id"))
+
+
 def apikeys_of(user_id: int) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(user_id=user_id).order_by("-created_at")
 

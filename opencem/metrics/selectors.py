@@ -7,9 +7,16 @@ from dataclasses import dataclass
 
 from opencem.accounts.selectors import Scope, unit_list
 from opencem.core.errors import invalid
+from opencem.metrics.consistency import (
+    CHARTED,
+    ConsistencyChart,
+    ConsistencyPoint,
+    consistency_chart,
+)
 from opencem.metrics.cube import UnitInfo
-from opencem.metrics.definitions import Metric
+from opencem.metrics.definitions import Metric, measure
 from opencem.metrics.models import MetricTarget
+from opencem.metrics.scores import Estimate
 from opencem.metrics.series import (
     Compare,
     MetricFilters,
@@ -20,10 +27,13 @@ from opencem.metrics.series import (
     metric_series,
 )
 from opencem.metrics.sources import Dimension
+from opencem.metrics.stats import Comparison, ControlFlag, ControlPoint
 
-__all__ = ["Compare", "Dimension", "Metric", "MetricFilters", "MetricGroup", "MetricSeries",
-           "TargetRow", "UnitInfo", "anonymity_k", "collector_paused", "metric_series",
-           "organisation_of", "target_list"]
+__all__ = ["CHARTED", "Compare", "Comparison", "ConsistencyChart", "ConsistencyPoint",
+           "ControlFlag", "ControlPoint", "Dimension", "Estimate", "Metric", "MetricFilters",
+           "MetricGroup", "MetricSeries", "TargetRow", "UnitInfo", "anonymity_k",
+           "collector_paused", "consistency_chart", "metric_series", "organisation_of",
+           "target_list", "target_range"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +63,15 @@ def organisation_of(*, scope: Scope, code: str) -> int:
     if row is None:
         raise invalid(["organisation"], f"no organisation you see has the code {code!r}")
     return int(row)
+
+
+def target_range(metric: str) -> tuple[float, float] | None:
+    """The range a target on ``metric`` must lie in; None for metrics without targets (and
+    for names that are no metric)."""
+    try:
+        the_metric = Metric(metric)
+    except ValueError:
+        return None
+    if the_metric == Metric.RATING:
+        return None
+    return measure(the_metric, scale=(0, 1)).target_range

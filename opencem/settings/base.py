@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "opencem.surveys",
     "opencem.feedback",
     "opencem.metrics",
+    "opencem.dashboards",
     "opencem.demo",
 ]
 
@@ -119,6 +120,9 @@ CELERY_BEAT_SCHEDULE = {
     "surveys-send-reminders": {"task": "surveys.send_reminders", "schedule": 3600.0},
     "surveys-expire-invitations": {"task": "surveys.expire_invitations", "schedule": 3600.0},
     "surveys-sweep-triggers": {"task": "surveys.sweep_triggers", "schedule": 3600.0},
+    # Hourly, so a digest missed while nothing ran goes out at the next run; each user's week
+    # is mailed once.
+    "dashboards-weekly-digests": {"task": "dashboards.send_weekly_digests", "schedule": 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -142,6 +146,14 @@ STATIC_URL = "/static/"
 STATIC_ROOT: Path | None = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js from the plotly package, under a name that carries its version.
+    "opencem.dashboards.staticfiles.PlotlyFinder",
+]
+# Files whose name carries their version may be cached for good.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"/dashboards/plotly-[0-9][0-9.]*\.min\.js$"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
