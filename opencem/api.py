@@ -39,6 +39,9 @@ api = NinjaAPI(
     auth=BearerOrSession(),
     urls_namespace="api",
 )
+# The public routes first: the widget's submissions are the busiest requests there are, and
+# Django tries the routes in order.
+api.add_router("/public", public_router)
 api.add_router("", accounts_router)
 api.add_router("", customers_router)
 api.add_router("", surveys_router)
@@ -46,7 +49,6 @@ api.add_router("", distribution_router)
 api.add_router("", feedback_router)
 api.add_router("", metrics_router)
 api.add_router("", dashboards_router)
-api.add_router("/public", public_router)
 
 
 def _loc(raw: list[Any] | tuple[Any, ...]) -> tuple[str | int, ...]:

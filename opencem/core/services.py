@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from opencem.core.models import IdempotencyRecord, OutboxEvent
+from opencem.core.statements import insert_sql
 
 
 def idempotency_records_purge() -> int:
@@ -31,3 +32,12 @@ def outbox_emit_many(*, events: Sequence[tuple[str, dict[str, Any]]]) -> list[Ou
         return []
     return OutboxEvent.objects.bulk_create(
         [OutboxEvent(topic=topic, payload=payload) for topic, payload in events])
+
+
+def outbox_emit_sql(*, events: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
+    """The insert of ``(topic, payload)`` events, in this order, as one SQL statement that
+    returns the events' ids, to run as a part of a bigger statement
+    (``opencem.core.statements``); a payload may be an ``Expr`` that the statement works out
+    (the id of a row it inserts)."""
+    return insert_sql(OutboxEvent, [{"topic": topic, "payload": payload}
+                                    for topic, payload in events], returning=("id",))

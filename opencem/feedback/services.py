@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from opencem.accounts.selectors import Scope, units_by_code
 from opencem.core.errors import ApplicationError, FieldError, PermissionDenied, invalid
-from opencem.core.services import outbox_emit, outbox_emit_many
+from opencem.core.services import outbox_emit
+from opencem.core.statements import fetch, supports_one_statement
 from opencem.customers.choices import Channel
 from opencem.customers.selectors import interactions_visible
 from opencem.customers.services import (
@@ -31,9 +32,11 @@ from opencem.customers.services import (
     CustomerInput,
     customers_resolve,
 )
-from opencem.feedback.changes import ResponseChange, announce, facts_of
+from opencem.feedback.changes import ResponseChange, Statement, announce, facts_of, planned
 from opencem.feedback.choices import FeedbackKind, Topic
+from opencem.feedback.events import feedback_payload, record_events, response_payload
 from opencem.feedback.models import FeedbackItem, Response
+from opencem.feedback.submission import VersionChanged, response_insert_one_statement
 
 if TYPE_CHECKING:
     from opencem.accounts.models import Unit
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 Loc = tuple[str | int, ...]
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 MAX_FEEDBACK_TEXT = 20000
+CHANNELS = frozenset(Channel.values)  # the enum builds its list anew on every access
 RETRIES = 3
 
 
@@ -123,7 +127,7 @@ def _check_common(*, loc: Loc, source: str, external_id: str, touchpoint: str, c
         raise invalid([*loc, "external_id"], "must be at most 200 characters")
     if touchpoint and not SLUG_RE.match(touchpoint):
         raise invalid([*loc, "touchpoint"], "must be a lower-case slug (letters, digits, _ . -)")
-    if channel and channel not in Channel.values:
+    if channel and channel not in CHANNELS:
         raise invalid([*loc, "channel"], f"must be one of {', '.join(Channel.values)}")
     if language and not LANG_RE.match(language):
         raise invalid([*loc, "language"], "must be a language code such as 'en' or 'pt-BR'")
@@ -169,13 +173,6 @@ def _refuse_foreign(existing_units: dict[tuple[str, str], int],
                 f"{item.source}/{item.external_id} is already stored for a unit outside your "
                 "scope", status=409, code="conflict",
                 errors=(FieldError((*_at(loc_prefix, i), "external_id"), "already used"),))
-
-
-def _headline(values: dict[str, int | None]) -> tuple[int | None, int | None]:
-    for kind, top in (("nps", 10), ("csat", 5), ("ces", 7)):
-        if values[kind] is not None:
-            return values[kind], top
-    return None, None
 
 
 def responses_record(*, items: Sequence[ResponseInput], scope: Scope, actor: User | None,
@@ -248,7 +245,7 @@ def _record_responses(*, items: Sequence[ResponseInput], units: list[Unit], acto
             seen[key] = response.pk
         results[i] = Recorded(response.pk, created=True)
         created.append(ResponseChange(before=None, after=facts_of(response)))
-        _record_events(response, item.comments, created=True)
+        record_events(response, item.comments, created=True)
     announce(created)
     for i, item in enumerate(items):
         if i not in results:
@@ -277,34 +274,6 @@ def responses_delete(*, response_ids: Sequence[int], scope: Scope) -> int:
         Response.objects.filter(pk__in=[r.pk for r in rows]).delete()
         announce(changes)
     return len(rows)
-
-
-def _record_events(response: Response, comments: tuple[tuple[str, str], ...], *,
-                   created: bool) -> None:
-    """The events of a response just created (``created``) and/or completed, and its
-    comments as feedback items with their events: one insert per table, however many."""
-    payload = _response_payload(response)
-    events: list[tuple[str, dict[str, Any]]] = []
-    if created:
-        events.append((Topic.RESPONSE_CREATED, payload))
-    if response.completed:
-        events.append((Topic.RESPONSE_COMPLETED, payload))
-    rating, top = _headline({"nps": response.nps, "csat": response.csat, "ces": response.ces})
-    items = FeedbackItem.objects.bulk_create([FeedbackItem(
-        kind=FeedbackKind.SURVEY, text=text, rating=rating, rating_max=top,
-        customer_id=response.customer_id, unit_id=response.unit_id,
-        touchpoint=response.touchpoint, channel=response.channel,
-        occurred_at=response.submitted_at or response.started_at,
-        language=response.language, response=response, question_id=question_id,
-        source=response.source) for question_id, text in comments]) if comments else []
-    events += [(Topic.FEEDBACK_CREATED, _feedback_payload(item)) for item in items]
-    outbox_emit_many(events=events)
-
-
-def _feedback_payload(item: FeedbackItem) -> dict[str, Any]:
-    return {"feedback_id": item.pk, "kind": item.kind, "unit_id": item.unit_id,
-            "customer_id": item.customer_id, "response_id": item.response_id,
-            "rating": item.rating, "rating_max": item.rating_max}
 
 
 def _check_feedback(item: FeedbackInput, loc: Loc) -> None:
@@ -371,7 +340,7 @@ def _ingest_feedback(*, items: Sequence[FeedbackInput], units: list[Unit], actor
         if item.external_id:
             seen[key] = feedback.pk
         results[i] = Recorded(feedback.pk, created=True)
-        outbox_emit(topic=Topic.FEEDBACK_CREATED, payload=_feedback_payload(feedback))
+        outbox_emit(topic=Topic.FEEDBACK_CREATED, payload=feedback_payload(feedback))
     for i, item in enumerate(items):
         if i not in results:
             results[i] = Recorded(existing[(item.source, item.external_id)].pk, created=False)
@@ -446,7 +415,7 @@ def response_open(*, context: RespondentContext) -> int:
             language=context.language, answers={}, completed=False, started_at=now,
             source=context.source, respondent_key=context.respondent_key,
             flags=list(dict.fromkeys(context.flags)))
-        outbox_emit(topic=Topic.RESPONSE_CREATED, payload=_response_payload(response))
+        outbox_emit(topic=Topic.RESPONSE_CREATED, payload=response_payload(response))
         announce([ResponseChange(before=None, after=facts_of(response))])
     return response.pk
 
@@ -487,18 +456,24 @@ def response_update(*, response_id: int, update: ResponseUpdate) -> UpdateResult
         response.save(update_fields=fields)
         announce([ResponseChange(before=before, after=facts_of(response))])
         if update.complete:
-            _record_events(response, update.comments, created=False)
+            record_events(response, update.comments, created=False)
     return UpdateResult(response.pk, update.complete, tuple(response.flags))
 
 
-def response_submit(*, context: RespondentContext, update: ResponseUpdate) -> UpdateResult:
+def response_submit(*, context: RespondentContext, update: ResponseUpdate,
+                    version_check: Statement | None = None) -> UpdateResult:
     """Store a response answered in one go (the widget) as completed, whatever
     ``update.complete`` says.
 
     The same row, flags, announcement and events as ``response_open`` followed by a
     completing ``response_update`` (``response.created``, ``response.completed``, the
     comments' ``feedback.created``), written with one insert per table instead of a row that
-    is inserted, locked and updated.
+    is inserted, locked and updated. On PostgreSQL, when every change hook can plan its
+    statements, all of it is one statement (``submission``): one round trip, atomic alone.
+
+    ``version_check`` is a query that gives ``context.version_id`` while that version is
+    still the one to answer, and no row once it is not; the response is then refused with
+    ``VersionChanged`` and nothing is stored.
     """
     _check_common(loc=(), source=context.source, external_id="",
                   touchpoint=context.touchpoint, channel=context.channel,
@@ -506,21 +481,34 @@ def response_submit(*, context: RespondentContext, update: ResponseUpdate) -> Up
     if update.language and not LANG_RE.match(update.language):
         raise invalid(["language"], "must be a language code such as 'en' or 'pt-BR'")
     now = timezone.now()
-    flags = list(context.flags)
+    response = Response(
+        survey_id=context.survey_id, survey_version_id=context.version_id,
+        customer_id=context.customer_id, interaction_id=context.interaction_id,
+        unit_id=context.unit_id, touchpoint=context.touchpoint, channel=context.channel,
+        language=update.language or context.language, answers=update.answers,
+        nps=update.nps, csat=update.csat, ces=update.ces, completed=True, started_at=now,
+        submitted_at=now, source=context.source, respondent_key=context.respondent_key,
+        flags=list(dict.fromkeys(context.flags)))
+    statements = (planned([ResponseChange(before=None, after=facts_of(response))])
+                  if supports_one_statement() else None)
+    if statements is not None:
+        flags = list(response.flags)
+        response_id, repeat = response_insert_one_statement(
+            response=response, comments=update.comments, version_check=version_check,
+            repeat_since=now - timedelta(hours=REPEAT_WINDOW_HOURS)
+            if context.respondent_key else None, planned=statements)
+        if repeat:
+            flags = list(dict.fromkeys([*flags, "repeat"]))
+        return UpdateResult(response_id, True, tuple(flags))
     with transaction.atomic():
+        if version_check is not None and not fetch(*version_check):
+            raise VersionChanged
         if context.respondent_key and _answered_recently(
                 survey_id=context.survey_id, respondent_key=context.respondent_key, now=now):
-            flags.append("repeat")
-        response = Response.objects.create(
-            survey_id=context.survey_id, survey_version_id=context.version_id,
-            customer_id=context.customer_id, interaction_id=context.interaction_id,
-            unit_id=context.unit_id, touchpoint=context.touchpoint, channel=context.channel,
-            language=update.language or context.language, answers=update.answers,
-            nps=update.nps, csat=update.csat, ces=update.ces, completed=True, started_at=now,
-            submitted_at=now, source=context.source, respondent_key=context.respondent_key,
-            flags=list(dict.fromkeys(flags)))
+            response.flags = list(dict.fromkeys([*response.flags, "repeat"]))
+        response.save(force_insert=True)
         announce([ResponseChange(before=None, after=facts_of(response))])
-        _record_events(response, update.comments, created=True)
+        record_events(response, update.comments, created=True)
     return UpdateResult(response.pk, True, tuple(response.flags))
 
 
@@ -532,13 +520,6 @@ def _answered_recently(*, survey_id: int, respondent_key: str, now: datetime,
     if other_than is not None:
         answered = answered.exclude(pk=other_than)
     return answered.exists()
-
-
-def _response_payload(response: Response) -> dict[str, Any]:
-    return {"response_id": response.pk, "survey_id": response.survey_id,
-            "version": response.survey_version_id, "unit_id": response.unit_id,
-            "customer_id": response.customer_id, "nps": response.nps,
-            "csat": response.csat, "ces": response.ces}
 
 
 @dataclass(frozen=True)

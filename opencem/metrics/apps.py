@@ -8,7 +8,7 @@ class MetricsConfig(AppConfig):
 
     def ready(self) -> None:
         from opencem.feedback.changes import register_change_hook
-        from opencem.metrics.rollups import rollups_apply
+        from opencem.metrics.rollups import rollup_statements, rollups_apply
 
-        # Every response write updates the rollups in its own transaction.
-        register_change_hook("metrics.rollups", rollups_apply)
+        # Every response write updates the rollups in its own transaction (or statement).
+        register_change_hook("metrics.rollups", rollups_apply, planner=rollup_statements)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
-from opencem.feedback.changes import ResponseChange, ResponseFacts
+from opencem.feedback.changes import ResponseChange, ResponseFacts, Statement
 from opencem.metrics.models import (
     CES_POINTS,
     COUNTER_COLUMNS,
@@ -32,7 +34,7 @@ from opencem.metrics.models import (
     RatingRollup,
     RollupCounts,
 )
-from opencem.surveys.selectors import version_by_id, version_definition
+from opencem.surveys.selectors import version_definitions
 
 RollupKey = tuple[date, int, int, str, str]
 RatingKey = tuple[date, int, int, str, str, str, int]
@@ -64,14 +66,8 @@ def _is_score(value: object) -> bool:
 
 def rating_questions(version_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
     """The ids of the rating questions of each survey version (published, so immutable)."""
-    found: dict[int, tuple[str, ...]] = {}
-    for version_id in sorted(set(version_ids)):
-        version = version_by_id(version_id)
-        if version is None:
-            continue
-        definition = version_definition(version)
-        found[version_id] = tuple(q.id for q in definition.questions if q.type == "rating")
-    return found
+    return {version_id: tuple(q.id for q in definition.questions if q.type == "rating")
+            for version_id, definition in version_definitions(version_ids).items()}
 
 
 class Deltas:
@@ -121,33 +117,98 @@ class Deltas:
         return sorted((k, v) for k, v in self.ratings.items() if v)
 
 
-def _upsert(table: str, key_columns: Sequence[str], counter_columns: Sequence[str],
-            rows: Sequence[tuple[tuple[date | int | str, ...], Sequence[int]]]) -> None:
-    """Add ``rows`` (key, counters) to ``table``, creating the rows that do not exist yet.
-
-    Rows are sorted by key, so two transactions touching the same rows lock them in the same
-    order and cannot deadlock.
-    """
-    if not rows:
-        return
+@lru_cache(maxsize=256)
+def _upsert_sql(vendor: str, table: str, key_columns: tuple[str, ...],
+                counter_columns: tuple[str, ...], rows: int) -> str:
+    """The text of an upsert of ``rows`` rows: the same for every batch of that size, so a
+    database that prepares statements plans it once."""
     qn = connection.ops.quote_name
     columns = [*key_columns, *counter_columns]
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(f"{qn(c)} = {qn(table)}.{qn(c)} + excluded.{qn(c)}"
                         for c in counter_columns)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
-            params: list[str | int] = []
-            for key, counters in chunk:
-                params += [k.isoformat() if isinstance(k, date) else k for k in key]
-                params += list(counters)
-            # Table and column names come from the models, never from input.
-            sql = (f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
-                   f"VALUES {', '.join([placeholder] * len(chunk))} "
-                   f"ON CONFLICT ({', '.join(qn(c) for c in key_columns)}) "
-                   f"DO UPDATE SET {updates}")
-            cursor.execute(sql, params)
+    # Table and column names come from the models, never from input. RETURNING lets the
+    # statement run as a part of a bigger one (see ``feedback.changes``).
+    return (f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
+            f"VALUES {', '.join([placeholder] * rows)} "
+            f"ON CONFLICT ({', '.join(qn(c) for c in key_columns)}) "
+            f"DO UPDATE SET {updates} RETURNING 1")
+
+
+def upsert_statements(table: str, key_columns: tuple[str, ...],
+                      counter_columns: tuple[str, ...],
+                      rows: Sequence[tuple[tuple[date | int | str, ...], Sequence[int]]]
+                      ) -> list[Statement]:
+    """The statements that add ``rows`` (key, counters) to ``table``, creating the rows that
+    do not exist yet: one per ``CHUNK`` rows.
+
+    Rows are sorted by key, so two transactions touching the same rows lock them in the same
+    order and cannot deadlock.
+    """
+    statements: list[Statement] = []
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start:start + CHUNK]
+        params: list[Any] = []
+        for key, counters in chunk:
+            params += [k.isoformat() if isinstance(k, date) else k for k in key]
+            params += counters
+        statements.append((_upsert_sql(connection.vendor, table, key_columns, counter_columns,
+                                       len(chunk)), params))
+    return statements
+
+
+def rollup_statements(changes: Sequence[ResponseChange]) -> list[Statement]:
+    """The upserts that apply a batch of response changes to the daily, monthly and rating
+    rollups, in a fixed order of tables (and of rows within each).
+
+    Registered with feedback as the planner of the rollups' change hook: a writer may run
+    them as part of the very statement that writes the responses.
+    """
+    completed = {f.version_id for c in changes for f in (c.before, c.after)
+                 if f is not None and f.completed}
+    questions = rating_questions(completed)
+    new = changes[0].after if len(changes) == 1 and changes[0].before is None else None
+    if new is not None:
+        # One new response, the widget's case: its statements depend only on what it counts,
+        # and thousands of submissions share a handful of those, so they are made once.
+        asked = questions.get(new.version_id, ())
+        rated = tuple(new.answers.get(q) for q in asked)
+        if all(r is None or type(r) is int for r in rated):
+            key = (connection.vendor, rollup_day(new), new.unit_id, new.survey_id,
+                   new.touchpoint, new.channel, new.completed, new.nps, new.csat, new.ces,
+                   asked, rated)
+            made = _made.get(key)
+            if made is None:
+                made = _statements([ResponseChange(before=None, after=new)], questions)
+                if len(_made) >= MAX_MADE:
+                    _made.pop(next(iter(_made)))
+                _made[key] = made
+            return list(made)
+    return _statements(changes, questions)
+
+
+# Statements made for one new response, by what it counts (see ``rollup_statements``);
+# shared, so nobody may change them.
+_made: dict[tuple[Any, ...], list[Statement]] = {}
+MAX_MADE = 1024
+
+
+def _statements(changes: Sequence[ResponseChange],
+                questions: Mapping[int, tuple[str, ...]]) -> list[Statement]:
+    deltas = Deltas()
+    for change in changes:
+        if change.before is not None:
+            deltas.add(change.before, -1, questions)
+        if change.after is not None:
+            deltas.add(change.after, +1, questions)
+    statements: list[Statement] = []
+    for model, monthly, detailed in ROLLUPS:
+        statements += upsert_statements(
+            model._meta.db_table, KEY_COLUMNS if detailed else UNIT_KEY_COLUMNS,
+            COUNTER_COLUMNS, deltas.table(monthly=monthly, detailed=detailed))
+    statements += upsert_statements(RatingRollup._meta.db_table, RATING_KEY_COLUMNS, ("count",),
+                                    [(key, [count]) for key, count in deltas.rating_rows()])
+    return statements
 
 
 def rollups_apply(changes: Sequence[ResponseChange]) -> None:
@@ -156,17 +217,8 @@ def rollups_apply(changes: Sequence[ResponseChange]) -> None:
     Registered with feedback as a change hook, so it runs inside the transaction that wrote
     the responses (see the module docstring).
     """
-    completed = {f.version_id for c in changes for f in (c.before, c.after)
-                 if f is not None and f.completed}
-    questions = rating_questions(completed)
-    deltas = Deltas()
-    for change in changes:
-        if change.before is not None:
-            deltas.add(change.before, -1, questions)
-        if change.after is not None:
-            deltas.add(change.after, +1, questions)
-    for model, monthly, detailed in ROLLUPS:
-        _upsert(model._meta.db_table, KEY_COLUMNS if detailed else UNIT_KEY_COLUMNS,
-                COUNTER_COLUMNS, deltas.table(monthly=monthly, detailed=detailed))
-    _upsert(RatingRollup._meta.db_table, RATING_KEY_COLUMNS, ("count",),
-            [(key, [count]) for key, count in deltas.rating_rows()])
+    statements = rollup_statements(changes)
+    if statements:
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)

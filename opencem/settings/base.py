@@ -85,6 +85,16 @@ def _database(url: str) -> dict[str, object]:
         config["CONN_MAX_AGE"] = 0
     else:
         config["CONN_HEALTH_CHECKS"] = True
+        # The hot write paths send their statements with server-side binding
+        # (opencem.core.statements); psycopg prepares each the first time a connection runs
+        # it, so PostgreSQL parses and plans it once per connection. A pooler in transaction
+        # mode that cannot keep prepared statements needs DATABASE_PREPARED_STATEMENTS=false.
+        if envbool("DATABASE_PREPARED_STATEMENTS", True):
+            # Added to what the URL's query string set (sslmode=... and the like).
+            given = config.get("OPTIONS")
+            options: dict[str, object] = dict(given) if isinstance(given, dict) else {}
+            options.setdefault("prepare_threshold", 0)
+            config["OPTIONS"] = options
     return config
 
 

@@ -40,7 +40,13 @@ from opencem.surveys.public_render import (
     prune,
     question_view,
 )
-from opencem.surveys.selectors import anonymous_survey, version_definition
+from opencem.surveys.selectors import (
+    OpenVersion,
+    anonymous_survey,
+    live_check,
+    open_version,
+    version_definition,
+)
 
 router = Router(tags=["public"], auth=None)
 
@@ -181,32 +187,41 @@ def widget_respond(request: HttpRequest, slug: str) -> HttpResponse:
     """
     if limited := _limited(request):
         return limited
-    found = anonymous_survey(slug)
-    if found is None:
-        return _error(request, ApplicationError("This survey is not available.", status=404,
-                                                code="not_found"))
+    body: WidgetSubmission | ApplicationError
     try:
         body = WidgetSubmission.model_validate(json.loads(request.body or b"{}"))
     except (ValueError, PydanticError) as exc:
         errors = [FieldError(tuple(str(p) for p in e["loc"]), e["msg"])
                   for e in exc.errors()] if isinstance(exc, PydanticError) else []
-        return _error(request, ApplicationError("The body is not a valid submission.",
-                                                errors=errors))
-    received = _cors(request, JsonResponse({"status": "received"}, status=201))
-    if body.website:
-        return received
-    survey, version = found
-    definition = version_definition(version)
-    try:
-        _store(request, body, survey_id=survey.pk, unit_id=survey.unit_id,
-               version_id=version.pk, definition=definition)
-    except ApplicationError as exc:
-        return _error(request, exc)
-    return received
+        body = ApplicationError("The body is not a valid submission.", errors=errors)
+    # The survey as this process remembers it: a response is stored against it only while
+    # it is still live (``live_check``). Anything else (the survey closed or changed, a refused
+    # body, a filled honeypot) is answered from a fresh look-up: a closed survey is always a
+    # 404, and a refusal names the questions of the live version.
+    remembered = open_version(slug)
+    if remembered is not None and not isinstance(body, ApplicationError) and not body.website:
+        try:
+            _store(request, body, slug, remembered)
+        except ApplicationError:
+            pass
+        else:
+            return _cors(request, JsonResponse({"status": "received"}, status=201))
+    found = open_version(slug, fresh=True)
+    if found is None:
+        return _error(request, ApplicationError("This survey is not available.", status=404,
+                                                code="not_found"))
+    if isinstance(body, ApplicationError):
+        return _error(request, body)
+    if not body.website:
+        try:
+            _store(request, body, slug, found)
+        except ApplicationError as exc:
+            return _error(request, exc)
+    return _cors(request, JsonResponse({"status": "received"}, status=201))
 
 
-def _store(request: HttpRequest, body: WidgetSubmission, *, survey_id: int, unit_id: int,
-           version_id: int, definition: SurveyDefinition) -> int:
+def _store(request: HttpRequest, body: WidgetSubmission, slug: str, found: OpenVersion) -> int:
+    definition = found.definition
     asked = widget_questions(definition)
     hidden_ids = {q.id for q in definition.questions if isinstance(q, HiddenField)}
     errors = [FieldError(("answers", key), "is not asked by the widget")
@@ -225,7 +240,8 @@ def _store(request: HttpRequest, body: WidgetSubmission, *, survey_id: int, unit
     language = choose_language(definition, requested=body.language)
     return response_submit(
         context=RespondentContext(
-            survey_id=survey_id, version_id=version_id, unit_id=unit_id, language=language,
-            source="widget", channel="web",
+            survey_id=found.survey_id, version_id=found.version_id, unit_id=found.unit_id,
+            language=language, source="widget", channel="web",
             respondent_key=_visitor_key(request, body.visitor)),
-        update=update_for(definition, cleaned, complete=True, language=language)).response_id
+        update=update_for(definition, cleaned, complete=True, language=language),
+        version_check=live_check(found, slug)).response_id

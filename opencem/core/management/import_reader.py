@@ -26,9 +26,10 @@ def main() -> int:
     # The job comes from the parent that started this process, never from outside.
     job = pickle.load(sys.stdin.buffer)  # noqa: S301
     try:
-        for item in run.read_batches(job):
-            pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
-            out.flush()
+        with run.sparing_collector():
+            for item in run.read_batches(job):
+                pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()
         pickle.dump(run.END, out)
     except BrokenPipeError:
         return 1  # the importer stopped reading (it failed or was interrupted)

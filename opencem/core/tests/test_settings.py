@@ -7,6 +7,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from opencem.settings.base import _database
 from opencem.settings.env import envbool, envint, envlist
 
 
@@ -57,3 +58,12 @@ def test_production_refuses_to_start_with_debug_on():
 def test_production_starts_with_a_secret_and_debug_off():
     result = _start_production(SECRET_KEY="x" * 50)
     assert result.returncode == 0, result.stderr
+
+
+def test_postgresql_prepares_statements_unless_told_not_to_and_keeps_the_urls_options(
+        monkeypatch):
+    url = "postgres://u@db:5432/opencem?sslmode=require"
+    assert _database(url)["OPTIONS"] == {"sslmode": "require", "prepare_threshold": 0}
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
+    assert _database(url)["OPTIONS"] == {"sslmode": "require"}
+    assert "prepare_threshold" not in _database("sqlite:///x.sqlite3")["OPTIONS"]

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection, connections
 
 from opencem.accounts.selectors import WHOLE_ORGANISATION, scope_for_user
 from opencem.core.errors import ApplicationError
 from opencem.customers import hooks
-from opencem.customers.bulk import BulkLoader, bulk_ingest
+from opencem.customers.bulk import BulkLoader, BulkReport, bulk_ingest
 from opencem.customers.models import (
     Customer,
     CustomerIdentity,
@@ -95,6 +98,35 @@ def test_stored_records_come_back_unchanged_and_their_customer_data_is_not_appli
     assert not CustomerIdentity.objects.filter(value="other@example.com").exists()
 
 
+def test_a_stored_record_among_new_ones_of_a_later_batch_still_comes_back_unchanged(org):
+    loader = BulkLoader(scope=WHOLE_ORGANISATION)
+    loader.ingest([record("T-1", ("email", "ann@example.com"))])
+    outcome = loader.ingest([record("T-2", ("email", "bo@example.com")),
+                             record("T-1", ("email", "other@example.com"), name="Other")])
+    assert (outcome.created, outcome.existing) == (1, 1)
+    assert not CustomerIdentity.objects.filter(value="other@example.com").exists()
+    assert Customer.objects.count() == 2
+    assert set(Interaction.objects.values_list("external_id", flat=True)) == {"T-1", "T-2"}
+
+
+def test_a_key_stored_by_another_writer_after_the_look_up_makes_the_batch_run_again(
+        org, monkeypatch):
+    bulk_ingest([record("T-1")], scope=WHOLE_ORGANISATION)
+    loader = BulkLoader(scope=WHOLE_ORGANISATION)
+    real = loader._stored_units
+    looked_up: list[object] = []
+
+    def missing_at_first(keys):  # type: ignore[no-untyped-def]
+        looked_up.append(keys)
+        return {} if len(looked_up) == 1 else real(keys)
+
+    monkeypatch.setattr(loader, "_stored_units", missing_at_first)
+    outcome = loader.ingest([record("T-1"), record("T-2")])
+    assert (outcome.created, outcome.existing) == (1, 1)
+    assert len(looked_up) == 2
+    assert Interaction.objects.count() == 2
+
+
 def test_the_same_record_twice_in_one_batch_is_stored_once(org):
     report = bulk_ingest([record("T-1", ("email", "ann@example.com")),
                           record("T-1", ("email", "ann@example.com"))], scope=WHOLE_ORGANISATION)
@@ -152,3 +184,29 @@ def test_new_interactions_reach_the_ingest_hooks_once_committed(
         bulk_ingest([record("T-1"), record("T-3")], scope=WHOLE_ORGANISATION)
     assert sorted(seen) == sorted(Interaction.objects.values_list("id", flat=True))
     assert len(seen) == 3
+
+
+@pytest.mark.postgres
+def test_two_loads_of_the_same_new_rows_at_once_store_each_row_and_person_once(
+        transactional_db, org):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need a server database: run with PostgreSQL")
+    # Rows without a customer meet only at the unique key, which COPY runs into.
+    rows = [record(f"T-{i}", *([("email", f"c{i % 7}@example.com")] if i % 3 else []))
+            for i in range(300)]
+    start = threading.Barrier(2)
+
+    def load(_: int) -> BulkReport:
+        try:
+            start.wait()
+            return bulk_ingest(rows, scope=WHOLE_ORGANISATION, batch_size=20)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(load, range(2)))
+    assert Interaction.objects.count() == 300
+    assert sum(r.created for r in reports) == 300
+    assert sum(r.existing for r in reports) == 300
+    assert CustomerIdentity.objects.count() == 7
+    assert Customer.objects.filter(merged_into__isnull=True).count() == 7

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -76,6 +77,18 @@ def test_a_jsonl_file_takes_api_bodies_with_nested_customer_and_flat_identities(
     second = Interaction.objects.get(external_id="J-2")
     assert second.attributes == {"items": 2, "coupon": "SPRING"}
     assert CustomerIdentity.objects.get(kind="phone").customer_id == second.customer_id
+
+
+def test_tabs_backslashes_quotes_and_line_breaks_are_stored_as_given(org, tmp_path):
+    odd = "T\t1\\x\nend \\N"
+    note = 'say "hi"\n\tback\\slash, ünïcode \\.'
+    path = write_jsonl(tmp_path / "in.jsonl", [
+        interaction_body(external_id=odd, value="12.5", attributes={"note": note, "n": 1}),
+        interaction_body(external_id="T\\2", attributes={"note": note})])
+    assert run(path).created == 2
+    stored = Interaction.objects.get(external_id=odd)
+    assert (stored.attributes, stored.value) == ({"note": note, "n": 1}, Decimal("12.50"))
+    assert Interaction.objects.get(external_id="T\\2").attributes == {"note": note}
 
 
 def test_columns_can_be_mapped_by_option_and_by_mapping_file(org, tmp_path):
@@ -161,25 +174,27 @@ def test_naive_timestamps_are_rejected_unless_a_time_zone_is_named(org, tmp_path
     assert Interaction.objects.get().occurred_at == datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 
-def test_an_interrupted_import_resumes_after_the_last_committed_batch(org, tmp_path, monkeypatch):
+@pytest.mark.parametrize("parallel", [False, True], ids=["reading thread", "reading process"])
+def test_an_interrupted_import_resumes_after_the_last_committed_batch(org, tmp_path, monkeypatch,
+                                                                      parallel):
     path = write_csv(tmp_path / "in.csv", [row(i, email=f"c{i}@example.com") for i in range(7)]
                      + [row(7, unit="NOWHERE")])
-    real = bulk.BulkLoader.ingest
+    real = bulk.BulkLoader.ingest_staged
     calls = {"n": 0}
 
-    def crash_on_third_batch(self, items, **kwargs):  # type: ignore[no-untyped-def]
+    def crash_on_third_batch(self, staged):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real(self, items, **kwargs)
+        return real(self, staged)
 
-    monkeypatch.setattr(bulk.BulkLoader, "ingest", crash_on_third_batch)
+    monkeypatch.setattr(bulk.BulkLoader, "ingest_staged", crash_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
-        run(path, batch_size=3)
+        run(path, batch_size=3, parallel=parallel)
     assert Interaction.objects.count() == 6
     assert json.loads(checkpoint_path(path).read_text())["rows_done"] == 6
-    monkeypatch.setattr(bulk.BulkLoader, "ingest", real)
-    summary = run(path, batch_size=3, resume=True)
+    monkeypatch.setattr(bulk.BulkLoader, "ingest_staged", real)
+    summary = run(path, batch_size=3, resume=True, parallel=parallel)
     assert (summary.skipped, summary.read, summary.created, summary.rejected) == (6, 2, 1, 1)
     assert Interaction.objects.count() == 7
     assert [line for line, _, _ in error_rows(path)] == ["9"]
@@ -239,7 +254,19 @@ def test_a_customer_import_by_a_store_manager_needs_their_unit(org, manager_a, a
 
 
 def test_reading_in_a_separate_process_stores_and_reports_the_same(org, tmp_path):
-    path = write_csv(tmp_path / "in.csv", [row(1), row(2, unit="NOWHERE"), row(3)])
+    # The first batch is read while the process starts; it reads the others.
+    path = write_csv(tmp_path / "in.csv", [
+        row(1), row(2, unit="NOWHERE"), row(3), row(4, email="not-an-email"), row(5)])
     summary = run(path, parallel=True, batch_size=2)
-    assert (summary.read, summary.created, summary.rejected) == (3, 2, 1)
-    assert error_rows(path) == [["3", "unit", "no unit has the code 'NOWHERE'"]]
+    assert (summary.read, summary.created, summary.rejected) == (5, 3, 2)
+    assert error_rows(path) == [["3", "unit", "no unit has the code 'NOWHERE'"],
+                                ["5", "customer.identities.0.email",
+                                 "'not-an-email' is not an email address"]]
+    assert set(Interaction.objects.values_list("external_id", flat=True)) == {"T-1", "T-3",
+                                                                              "T-5"}
+
+
+def test_an_import_leaves_the_garbage_collector_as_it_found_it(org, tmp_path):
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    run(write_csv(tmp_path / "in.csv", [row(1), row(2)]))
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)

@@ -15,6 +15,7 @@ from opencem.feedback.services import (
     ResponseInput,
     ResponseUpdate,
     response_open,
+    response_submit,
     response_update,
     responses_delete,
     responses_record,
@@ -93,6 +94,18 @@ def start(version: SurveyVersion, unit: Any, *, touchpoint: str = "",
     return response_open(context=RespondentContext(
         survey_id=version.survey_id, version_id=version.pk, unit_id=unit.pk, language="en",
         source="web", touchpoint=touchpoint, channel=channel))
+
+
+def submit(version: SurveyVersion, unit: Any, answers: Answers, *, channel: str = "",
+           respondent: str = "") -> int:
+    """A respondent answers in one go, as through the widget (one statement on PostgreSQL)."""
+    return response_submit(
+        context=RespondentContext(survey_id=version.survey_id, version_id=version.pk,
+                                  unit_id=unit.pk, language="en", source="widget",
+                                  channel=channel, respondent_key=respondent),
+        update=ResponseUpdate(answers={**answers.as_dict(), "reason": "Because"},
+                              nps=answers.nps, csat=answers.csat, ces=answers.ces,
+                              comments=(("reason", "Because"),), complete=True)).response_id
 
 
 def save(response_id: int, answers: Answers, *, complete: bool) -> None:

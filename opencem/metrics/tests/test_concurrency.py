@@ -7,10 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
 from opencem.metrics.models import DailyRollup, MonthlyUnitRollup
 from opencem.metrics.rebuild import rollups_verify
-from opencem.metrics.tests.factories import Answers, make_survey, record_many, save, start
+from opencem.metrics.tests.factories import (
+    Answers,
+    make_survey,
+    record_many,
+    save,
+    start,
+    submit,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -55,4 +63,26 @@ def test_responses_completed_at_once_move_their_scores_exactly_once(concurrent, 
         list(pool.map(complete, opened))
     row = DailyRollup.objects.get()
     assert (row.responses, row.completed, row.nps_10) == (16, 16, 16)
+    assert rollups_verify().ok
+
+
+def test_answers_submitted_at_once_alongside_recorded_ones_are_all_counted(concurrent, org):
+    # One statement per submission and a transaction per recorded batch take the same
+    # counter rows in the same order, so none waits for the other forever.
+    _, version = make_survey(org.company)
+    now = timezone.now()  # both kinds of write count on the same day's rows
+
+    def write(i: int) -> None:
+        try:
+            if i % 2:
+                submit(version, org.store_a, Answers(nps=i % 11, quality=3), channel="web")
+            else:
+                record_many(version, [(org.store_a, Answers(nps=i % 11, quality=3), now,
+                                       True, "", "web", None)])
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(write, range(48)))
+    assert MonthlyUnitRollup.objects.get(unit=org.store_a).completed == 48
     assert rollups_verify().ok

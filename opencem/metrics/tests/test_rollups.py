@@ -28,6 +28,7 @@ from opencem.metrics.tests.factories import (
     record_many,
     save,
     start,
+    submit,
 )
 
 pytestmark = pytest.mark.django_db
@@ -137,6 +138,20 @@ def test_a_batch_of_responses_adds_up_in_one_row_per_key(org):
         "responses": 5, "completed": 5, "nps_0": 1, "nps_6": 1, "nps_9": 2, "nps_10": 1}
 
 
+def test_answers_given_in_one_go_count_exactly_what_each_answered(org):
+    # The statements of one new response are made once per kind of response; responses that
+    # count differently never share them.
+    _, version = make_survey(org.company)
+    for answers in (Answers(nps=9, quality=4), Answers(nps=9, quality=2),
+                    Answers(nps=9, quality=4), Answers(nps=3)):
+        submit(version, org.store_a, answers, channel="web")
+    day = Response.objects.first().submitted_at.date()
+    assert rollup_of(DailyRollup, unit=org.store_a) == {
+        "responses": 4, "completed": 4, "nps_9": 3, "nps_3": 1}
+    assert ratings_in() == {(day, org.store_a.pk, 4): 2, (day, org.store_a.pk, 2): 1}
+    assert rollups_verify().ok
+
+
 def test_an_unfinished_response_counts_as_started_but_not_in_any_score(org):
     _, version = make_survey(org.company)
     response_id = start(version, org.store_a)
@@ -227,6 +242,7 @@ operations = st.lists(st.one_of(
     st.tuples(st.just("insert"), st.integers(0, 2), answers, st.integers(0, 40),
               st.sampled_from(["", "store", "web"])),
     st.tuples(st.just("start"), st.integers(0, 2), answers),
+    st.tuples(st.just("submit"), st.integers(0, 2), answers, st.sampled_from(["", "web"])),
     st.tuples(st.just("complete"), st.integers(0, 50), answers),
     st.tuples(st.just("rescore"), st.integers(0, 50), answers),
     st.tuples(st.just("delete"), st.integers(0, 50)),
@@ -249,6 +265,8 @@ def test_rollups_equal_the_raw_responses_after_any_sequence_of_writes(org, opera
             _, unit, scores_, days, channel = op
             record(version, units[unit], scores_, channel=channel,
                    at=datetime(2025, 1, 20, 22, tzinfo=UTC) + timedelta(days=days, hours=days))
+        elif op[0] == "submit":
+            submit(version, units[op[1]], op[2], channel=op[3])
         elif op[0] == "start":
             unfinished.append(start(version, units[op[1]]))
             save(unfinished[-1], op[2], complete=False)
