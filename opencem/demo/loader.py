@@ -16,6 +16,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from opencem.accounts.selectors import (
+    WHOLE_ORGANISATION,
     Scope,
     memberships_of,
     scope_for_user,
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
     from opencem.surveys.models import SurveyVersion
 
 # Reads the whole organisation, to check what a reset would delete.
-_EVERYTHING = Scope(user_id=None, unit_ids=None, roles=frozenset(), write_unit_ids=None,
-                    admin_unit_ids=None, design_unit_ids=None)
-
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -209,7 +207,7 @@ def demo_reset() -> None:
     customers (surveys, feedback, cases) and a flush needs no knowledge of them. It is only
     allowed while the demo company is the only organisation, so it cannot wipe a real one.
     """
-    roots = unit_list(scope=_EVERYTHING).filter(parent__isnull=True)
+    roots = unit_list(scope=WHOLE_ORGANISATION).filter(parent__isnull=True)
     others = sorted(roots.exclude(code=COMPANY_CODE).values_list("code", flat=True))
     if others:
         raise ApplicationError(

@@ -46,7 +46,7 @@ from django.db.models.functions import (
 )
 from django.utils import timezone
 
-from opencem.accounts.selectors import Scope
+from opencem.accounts.selectors import WHOLE_ORGANISATION
 from opencem.feedback.selectors import responses_visible
 from opencem.metrics.cube import Key, Tree
 from opencem.metrics.definitions import Measure, Metric, Source
@@ -63,8 +63,7 @@ from opencem.surveys.selectors import invitations_visible
 # Metrics read every unit's rows: the rollups count them all, and anonymity must weigh the
 # siblings of a group even where the viewer may not see them. What is shown is limited to the
 # viewer's scope afterwards (``series``).
-EVERYTHING = Scope(user_id=None, unit_ids=None, roles=frozenset(), write_unit_ids=None,
-                   admin_unit_ids=None, design_unit_ids=None)
+EVERYTHING = WHOLE_ORGANISATION
 
 
 class Dimension(StrEnum):

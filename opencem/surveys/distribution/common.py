@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 
-from opencem.accounts.selectors import Scope
+from opencem.accounts.selectors import WHOLE_ORGANISATION, Scope
 from opencem.core.errors import PermissionDenied, invalid
 from opencem.surveys.models import Survey
 
 # Background work sees the whole organisation; what it writes was asked for by a designer.
-SYSTEM_SCOPE = Scope(user_id=None, unit_ids=None, roles=frozenset(), write_unit_ids=None,
-                     admin_unit_ids=None, design_unit_ids=None)
+SYSTEM_SCOPE = WHOLE_ORGANISATION
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,49}$")
 ATTRIBUTE_RE = re.compile(r"^(?!.*__)[A-Za-z0-9_]{1,64}$")  # "__" would read as a lookup
