@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
@@ -155,7 +156,7 @@ def series_out(series: selectors.MetricSeries) -> dict[str, Any]:
 
 @router.get("/metrics", response=SeriesOut, by_alias=True,
             summary="A metric by any grouping, with n, 95% interval and significance")
-def metrics_get(request: HttpRequest, params: Query[MetricParams]) -> JsonResponse:
+def metrics_get(request: HttpRequest, params: Query[MetricParams]) -> HttpResponse:
     filters = selectors.MetricFilters(
         unit=params.unit or None, start=params.from_, end=params.to, survey=params.survey,
         touchpoint=params.touchpoint, channel=params.channel, question=params.question,
@@ -165,9 +166,10 @@ def metrics_get(request: HttpRequest, params: Query[MetricParams]) -> JsonRespon
                                      group_by=group_by, filters=filters,
                                      compare=params.compare or None)
     # Built by hand and returned as is: validating thousands of groups against the schema
-    # would take longer than computing them. The schema still documents the answer.
+    # would take longer than computing them, and orjson writes it six times faster than the
+    # standard library. The schema still documents the answer.
     with selectors.collector_paused():
-        return JsonResponse(series_out(series))
+        return HttpResponse(orjson.dumps(series_out(series)), content_type="application/json")
 
 
 class TargetIn(_Strict):

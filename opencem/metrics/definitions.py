@@ -111,7 +111,7 @@ def measure(metric: Metric, *, scale: tuple[int, int] | None = None) -> Measure:
             metric, "NPS" if nps else "Net satisfaction", "points", Source.ROLLUP,
             scores.NPS_SCALE if nps else scores.CSAT_SCALE, bins, "nps" if nps else "csat", (),
             (-100.0, 100.0), n=sum,
-            estimate=lambda c, k: scores.nps(_three(c), k=k),
+            estimate=lambda c, k: scores.net_estimate(c[0], c[2], c[0] + c[1] + c[2], k=k),
             compare=lambda a, b, k: stats.compare_nps(_three(a), _three(b), k=k),
             versus_target=lambda c, t, k: stats.nps_vs_target(_three(c), t, k=k))
     if metric in (Metric.CSAT, Metric.CES_AGREE):

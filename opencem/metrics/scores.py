@@ -361,15 +361,22 @@ def nps_variance(counts: NpsCounts) -> float:
     return net_share_variance(counts.promoters, counts.detractors, counts.n)
 
 
-def _net_estimate(positive: int, negative: int, n: int, *, k: int, small_n: int) -> Estimate:
-    """A difference of two shares of one multinomial, in points, with the design's interval."""
+def net_estimate(positive: int, negative: int, n: int, *, k: int = DEFAULT_K,
+                 small_n: int = DEFAULT_SMALL_N) -> Estimate:
+    """A difference of two shares of one multinomial (`positive` and `negative` of `n`), in
+    points, with the design's interval: the NPS and net satisfaction of counted bins.
 
-    def compute() -> tuple[float, float, float]:
-        value = 100.0 * (positive - negative) / n
-        half = Z_95 * 100.0 * math.sqrt(net_share_variance(positive, negative, n) / n)
-        return value, _clip(value - half, -100.0, 100.0), _clip(value + half, -100.0, 100.0)
-
-    return _estimate(n, compute, k=k, small_n=small_n)
+    Written out rather than through `_estimate`: dashboards compute thousands per answer.
+    """
+    _check_thresholds(k, small_n)
+    if n < k or n == 0:
+        return Estimate(None, n, None, None, n < small_n, n < k)
+    if not 0 <= positive <= n or not 0 <= negative <= n - positive:
+        raise ValueError(f"{positive} positive and {negative} negative do not fit in n = {n}")
+    value = 100.0 * (positive - negative) / n
+    half = Z_95 * 100.0 * math.sqrt(net_share_variance(positive, negative, n) / n)
+    return Estimate(value, n, _clip(value - half, -100.0, 100.0),
+                    _clip(value + half, -100.0, 100.0), n < small_n, False)
 
 
 # --- metrics --------------------------------------------------------------------------------
@@ -400,7 +407,7 @@ def nps(
     `small_sample` is what warns the reader there.
     """
     c = _as_nps_counts(counts)
-    return _net_estimate(c.promoters, c.detractors, c.n, k=k, small_n=small_n)
+    return net_estimate(c.promoters, c.detractors, c.n, k=k, small_n=small_n)
 
 
 def csat_counts(counts: ScaleCounts | Mapping[int, int]) -> ProportionCounts:
@@ -431,7 +438,7 @@ def net_satisfaction(
     interval: ±1.96·100·sqrt((s + d − (s − d)²)/n), clipped to [−100, 100].
     """
     scale = _as_scale_counts(counts, CSAT_SCALE, metric="net satisfaction")
-    return _net_estimate(
+    return net_estimate(
         scale.count_between(4, 5), scale.count_between(1, 2), scale.n, k=k, small_n=small_n
     )
 

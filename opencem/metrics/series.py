@@ -86,7 +86,7 @@ class MetricFilters:
     attribute_value: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MetricGroup:
     """One group of a series.
 
@@ -434,21 +434,26 @@ def _series(scope: Scope, metric: Metric | str, group_by: Sequence[Dimension | s
     units = plan.tree.units
     by_unit = Dimension.UNIT in dims
     measure_, k = plan.measure, plan.k
+    estimate_of, visible, n_of = measure_.estimate, cube.visible, cube.n.get
+    hidden: dict[int, Estimate] = {}  # immutable: one per n serves every hidden group
+    nothing: Outcome = (None, None, None)
     for key, public in _ordered(plan, cells, dims):
         found = counts.get(key)
-        estimate = (measure_.estimate(found, k) if found is not None and cube.visible(key)
-                    else _suppressed(cube.n.get(key, 0)))
-        comparison, baseline, target = comparisons.get(key, (None, None, None))
+        if found is not None and visible(key):
+            estimate = estimate_of(found, k)
+        else:
+            n = n_of(key, 0)
+            estimate = hidden.get(n) or hidden.setdefault(n, _suppressed(n))
+        comparison, baseline, target = comparisons.get(key, nothing) if comparisons \
+            else nothing
         distribution = None
         if the_metric == Metric.RATING and not estimate.suppressed and found is not None:
             # A rating's bins are its points: the counts are the whole distribution.
             assert measure_.scale is not None
             low, high = measure_.scale
             distribution = rating(ScaleCounts(low, high, found), k=k).distribution
-        groups.append(MetricGroup(
-            key=public, estimate=estimate, unit=units[key[0]] if by_unit else None,
-            comparison=comparison, baseline=baseline, target=target,
-            distribution=distribution))
+        groups.append(MetricGroup(public, estimate, units[key[0]] if by_unit else None,
+                                  comparison, baseline, target, distribution))
     return MetricSeries(the_metric, measure_.label, measure_.unit_of_measure, plan.tree.root,
                         start, end, dims, how, k, groups)
 

@@ -17,6 +17,7 @@ from opencem.metrics.scores import (
     ces_agree,
     csat,
     mean_rating,
+    net_estimate,
     net_satisfaction,
     nps,
     rating,
@@ -83,6 +84,18 @@ def test_counts_of_two_groups_add_up_to_the_counts_of_both(first, second):
     assert NpsCounts.from_scores(first) + NpsCounts.from_scores(second) == (
         NpsCounts.from_scores(first + second)
     )
+
+
+@given(st.integers(0, 500), st.integers(0, 500), st.integers(0, 500), st.integers(0, 40))
+def test_net_estimate_of_bins_equals_nps_of_the_same_categories(pos, passive, neg, k):
+    assert net_estimate(pos, neg, pos + passive + neg, k=k) == nps(
+        NpsCounts(pos, passive, neg), k=k)
+
+
+@pytest.mark.parametrize(("pos", "neg", "n"), [(6, 0, 5), (3, 3, 5), (-1, 2, 5), (2, -1, 5)])
+def test_net_estimate_refuses_bins_that_do_not_fit_in_n(pos, neg, n):
+    with pytest.raises(ValueError, match="do not fit"):
+        net_estimate(pos, neg, n, k=0)
 
 
 def test_a_group_of_only_promoters_scores_a_certain_hundred():
