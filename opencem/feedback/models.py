@@ -16,14 +16,18 @@ class Response(models.Model):
     twice is stored once.
     """
 
-    survey = models.ForeignKey("surveys.Survey", on_delete=models.PROTECT, related_name="+")
+    # The survey, customer and unit are looked up through the indexes of Meta, which lead with
+    # them: an index of their own would only cost every response one more index write.
+    survey = models.ForeignKey("surveys.Survey", on_delete=models.PROTECT, related_name="+",
+                               db_index=False)
     survey_version = models.ForeignKey("surveys.SurveyVersion", on_delete=models.PROTECT,
                                        related_name="+")
     customer = models.ForeignKey("customers.Customer", null=True, blank=True,
-                                 on_delete=models.PROTECT, related_name="+")
+                                 on_delete=models.PROTECT, related_name="+", db_index=False)
     interaction = models.ForeignKey("customers.Interaction", null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
-    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
     touchpoint = models.CharField(max_length=64, blank=True, default="")
     channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, default="")
     language = models.CharField(max_length=10, blank=True, default="")
@@ -55,9 +59,11 @@ class Response(models.Model):
             models.Index(fields=["survey", "submitted_at"], name="response_by_survey"),
             models.Index(fields=["customer", "submitted_at"], name="response_by_customer"),
             # The repeat check of every anonymous submission looks up its respondent's last
-            # day; without this it would read every response the survey had that day.
-            models.Index(fields=["survey", "respondent_key", "submitted_at"],
-                         name="response_by_respondent", condition=~models.Q(respondent_key="")),
+            # day; without this it would read every response the survey had that day. The
+            # key leads: see ``answered_recently_filter``.
+            models.Index(fields=["respondent_key", "submitted_at"],
+                         name="response_by_respondent_key",
+                         condition=~models.Q(respondent_key="")),
         ]
 
     def __str__(self) -> str:
@@ -76,9 +82,11 @@ class FeedbackItem(models.Model):
     title = models.CharField(max_length=300, blank=True, default="")
     rating = models.SmallIntegerField(null=True, blank=True)
     rating_max = models.SmallIntegerField(null=True, blank=True)
+    # Looked up through the indexes of Meta that lead with them (see Response).
     customer = models.ForeignKey("customers.Customer", null=True, blank=True,
-                                 on_delete=models.PROTECT, related_name="+")
-    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+")
+                                 on_delete=models.PROTECT, related_name="+", db_index=False)
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="+",
+                             db_index=False)
     touchpoint = models.CharField(max_length=64, blank=True, default="")
     channel = models.CharField(max_length=20, choices=Channel.choices, blank=True, default="")
     occurred_at = models.DateTimeField()

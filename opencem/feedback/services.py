@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from opencem.accounts.selectors import Scope, units_by_code
@@ -514,8 +515,11 @@ def response_submit(*, context: RespondentContext, update: ResponseUpdate,
 
 def _answered_recently(*, survey_id: int, respondent_key: str, now: datetime,
                        other_than: int | None = None) -> bool:
-    answered = Response.objects.filter(
-        survey_id=survey_id, respondent_key=respondent_key, completed=True,
+    # Found through the respondent's key alone: "survey_id + 0" keeps the survey's indexes
+    # out of the plan. A new survey's statistics say it has no responses yet, and a plan
+    # through its index would read every response it got since, on every submission.
+    answered = Response.objects.alias(survey_unindexed=F("survey_id") + 0).filter(
+        survey_unindexed=survey_id, respondent_key=respondent_key, completed=True,
         submitted_at__gte=now - timedelta(hours=REPEAT_WINDOW_HOURS))
     if other_than is not None:
         answered = answered.exclude(pk=other_than)

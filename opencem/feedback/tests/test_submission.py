@@ -105,3 +105,69 @@ def test_postgresql_writes_a_submission_in_one_statement(context):
     for table in ("feedback_response", "feedback_feedbackitem", "core_outboxevent",
                   "metrics_dailyrollup", "metrics_monthlyunitrollup"):
         assert f'INSERT INTO "{table}"' in writes[0]
+
+
+def test_the_repeat_check_finds_a_respondent_by_key_even_when_statistics_are_stale(
+        context, monkeypatch):
+    """A new survey's statistics say it has no responses: a plan through the survey's own
+    indexes would then read every response it got since, on every submission."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the plans of PostgreSQL")
+    import psycopg  # noqa: PLC0415 (PostgreSQL only)
+
+    template = Response.objects.get(pk=response_submit(context=context, update=UPDATE)
+                                    .response_id)
+
+    def answered(survey_id: int, count: int) -> None:
+        Response.objects.bulk_create([
+            Response(survey_id=survey_id, survey_version_id=template.survey_version_id,
+                     unit_id=template.unit_id, answers={}, completed=True,
+                     started_at=template.started_at, submitted_at=template.submitted_at,
+                     source="widget", respondent_key=f"{survey_id}-{n:060d}")
+            for n in range(count)])
+
+    older = Response.objects.values_list("survey_id", flat=True).get(pk=_other_survey(context))
+    answered(older, 5000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE feedback_response")  # while the new survey has one response
+    answered(context.survey_id, 3000)
+
+    def plan_of_the_check() -> str:
+        captured: list[tuple[str, Any]] = []
+
+        def keep(execute, sql, params, many, ctx):
+            captured.append((sql, params))
+            return execute(sql, params, many, ctx)
+
+        with connection.execute_wrapper(keep):
+            response_submit(context=context, update=UPDATE)
+        sql, params = next((s, p) for s, p in captured if "respondent_key" in s.split(
+            "INSERT")[0])
+        # The one statement comes with PostgreSQL's own placeholders, the ORM's with %s.
+        cursor = (psycopg.RawCursor(connection.connection) if "$1" in sql
+                  else connection.cursor())
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall()).split("CTE response")[0]
+
+    for plan in (plan_of_the_check(), _through_orm(monkeypatch, plan_of_the_check)):
+        assert "response_by_respondent_key" in plan
+        assert "response_by_survey" not in plan
+        assert "Seq Scan" not in plan
+
+
+def _other_survey(context: RespondentContext) -> int:
+    """A response to another survey (copied from one of the context's, then re-pointed)."""
+    survey = apps.get_model("surveys", "Survey")
+    first = survey.objects.get(pk=context.survey_id)
+    first.pk = None
+    first.slug = f"{first.slug}-older"
+    first.save()
+    stored = response_submit(context=context, update=UPDATE).response_id
+    Response.objects.filter(pk=stored).update(survey_id=first.pk)
+    return stored
+
+
+def _through_orm(monkeypatch, run):
+    with monkeypatch.context() as orm_only:
+        orm_only.setattr(services, "supports_one_statement", lambda: False)
+        return run()
