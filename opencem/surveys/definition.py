@@ -124,6 +124,31 @@ class Branding(_Model):
     logo_text: Annotated[CleanStr, Field(max_length=100)] = ""
 
 
+_COMPARED = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "contains")
+
+
+def _check_condition(shown: str, condition: Condition, target: Question) -> None:
+    """A condition's values must be answers its question can be given: a removed choice or a
+    score off the scale would hide the question for ever without a word."""
+    if condition.op not in _COMPARED:
+        return
+    values = condition.value if condition.op in ("in", "not_in") else [condition.value]
+    if not isinstance(values, list) or not values:
+        raise ValueError(f"question {shown!r}: '{condition.op}' needs a list of values")
+    where = f"question {shown!r} shows on {condition.question!r}"
+    if isinstance(target, ChoiceQuestion):
+        ids = {c.id for c in target.choices} | ({"other"} if target.allow_other else set())
+        unknown = [v for v in values if v not in ids]
+        if unknown:
+            raise ValueError(f"{where} being {unknown[0]!r}, which is not one of its choices")
+    elif isinstance(target, ScaleQuestion):
+        off = [v for v in values if isinstance(v, bool) or not isinstance(v, int | float)
+               or not target.min <= v <= target.max]
+        if off:
+            raise ValueError(f"{where} being {off[0]!r}, which is not on its "
+                             f"{target.min}–{target.max} scale")
+
+
 class SurveyDefinition(_Model):
     """A whole survey. Questions are asked in order; display logic may only look back."""
 
@@ -157,6 +182,7 @@ class SurveyDefinition(_Model):
                         raise ValueError(f"question {question.id!r} shows on "
                                          f"{condition.question!r}, which is not an earlier "
                                          "question")
+                    _check_condition(question.id, condition, seen[condition.question])
             seen[question.id] = question
         if self.default_language not in self.title:
             raise ValueError(f"the title has no text in {self.default_language!r}")
