@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
@@ -115,7 +115,8 @@ def demo_load(*, size: Size, seed: int, until: date, batch_size: int = 2000,
     # The programmes start after the history is in: triggers act on interactions stored from
     # then on, and the history's invitations are long past.
     versions = programmes_ensure(
-        designer=get_user_model().objects.get(username=DESIGNER))
+        designer=get_user_model().objects.get(username=DESIGNER),
+        live_since=datetime(*generator.window.start.timetuple()[:3], tzinfo=UTC))
     with tqdm(total=size.customers, unit=" customers' voices", file=sys.stderr,
               disable=not progress, mininterval=0.5, dynamic_ncols=True) as voices:
         def on_customer() -> None:

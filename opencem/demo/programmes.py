@@ -9,6 +9,7 @@ history in ``voice`` follows the same triggers and rules (``TRIGGERS``, ``RULES`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
@@ -51,9 +52,10 @@ PROGRAMMES = (
 DESIGNER = "analyst"  # the demo login who designs the programmes
 
 
-def programmes_ensure(*, designer: User) -> dict[str, SurveyVersion]:
+def programmes_ensure(*, designer: User, live_since: datetime) -> dict[str, SurveyVersion]:
     """The live version of each programme's survey by template name, creating and publishing
-    the surveys (with their triggers and the contact rules) when they are not there yet.
+    the surveys (with their triggers and the contact rules) when they are not there yet;
+    published as of ``live_since``, the start of the history that answers them.
 
     One transaction: a load interrupted here finds either all of it or none of it.
     """
@@ -72,7 +74,8 @@ def programmes_ensure(*, designer: User) -> dict[str, SurveyVersion]:
                 survey = survey_create(name=programme.name, unit=unit,
                                        definition=TEMPLATES[programme.template], scope=scope,
                                        actor=designer)
-                survey_publish(survey=survey, scope=scope, actor=designer)
+                survey_publish(survey=survey, scope=scope, actor=designer,
+                               published_at=live_since)
                 for spec in (t for t in TRIGGERS if t.survey == programme.template):
                     trigger_create(survey=survey, scope=scope, actor=designer, data=TriggerInput(
                         name=spec.name, kinds=spec.kinds, channels=spec.channels,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
@@ -106,15 +107,20 @@ def survey_update(*, survey: Survey, scope: Scope, name: str | None = None,
 
 
 @transaction.atomic
-def survey_publish(*, survey: Survey, scope: Scope, actor: User | None) -> SurveyVersion:
-    """Freeze the draft: from now on new responses answer this version."""
+def survey_publish(*, survey: Survey, scope: Scope, actor: User | None,
+                   published_at: datetime | None = None) -> SurveyVersion:
+    """Freeze the draft: from now on new responses answer this version. ``published_at``
+    (not in the future) records when it went live where older history is loaded with it."""
+    now = timezone.now()
+    if published_at is not None and published_at > now:
+        raise invalid(["published_at"], "must not be in the future")
     _check_design(scope, survey.unit)
     draft = (SurveyVersion.objects.select_for_update().filter(survey=survey)
              .order_by("-number").first())
     if draft is None or draft.is_published:
         raise Conflict("There is no draft to publish; save a change first.")
     parse_definition(draft.definition)  # a draft stored by an older release must still be valid
-    draft.published_at = timezone.now()
+    draft.published_at = published_at or now
     draft.published_by = actor
     draft.save(update_fields=["published_at", "published_by"])
     return draft

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import F
 from django.test import Client
 
 from opencem.accounts.services import apikey_create
@@ -51,6 +52,10 @@ def test_the_demo_runs_the_three_ready_programmes_with_triggers_and_contact_rule
                             "support-effort-ces"}
     assert all(s.versions.filter(published_at__isnull=False).count() == 1
                for s in surveys.values())
+    # Live since the history began: no response is older than the version it answers.
+    assert not Response.objects.filter(
+        submitted_at__lt=F("survey_version__published_at")).exists()
+    assert Response.objects.exists()
     triggers = [(slug, tuple(kinds)) for slug, kinds in
                 Trigger.objects.values_list("survey__slug", "kinds")]
     assert sorted(triggers) == [

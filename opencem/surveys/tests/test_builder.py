@@ -5,15 +5,18 @@ anyone. Questions and the preview are in test_builder_questions.py."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from opencem.accounts.choices import Role
 from opencem.accounts.services import membership_grant, user_create
 from opencem.conftest import Org, Persona
+from opencem.core.errors import ApplicationError
 from opencem.surveys.distribution import SYSTEM_SCOPE
 from opencem.surveys.models import Survey, SurveyVersion
 from opencem.surveys.services import survey_create, survey_publish
@@ -411,3 +414,17 @@ def test_survey_text_is_escaped_on_the_builder_pages(org, admin):
         assert "<script>alert" not in body
         assert "<img src=x" not in body
         assert "<b>Bold</b>" not in body
+
+
+def test_history_loaded_with_a_survey_can_date_its_publication_back_but_not_ahead(org):
+    survey = survey_create(name="History", unit=org.company,
+                           definition=TEMPLATES["relational_nps"], scope=SYSTEM_SCOPE,
+                           actor=None)
+    with pytest.raises(ApplicationError, match="must not be in the future"):
+        survey_publish(survey=survey, scope=SYSTEM_SCOPE, actor=None,
+                       published_at=timezone.now() + timedelta(days=1))
+    assert not survey.versions.filter(published_at__isnull=False).exists()
+    two_years_ago = timezone.now() - timedelta(days=730)
+    version = survey_publish(survey=survey, scope=SYSTEM_SCOPE, actor=None,
+                             published_at=two_years_ago)
+    assert version.published_at == two_years_ago
