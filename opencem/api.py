@@ -15,6 +15,7 @@ from opencem.core.errors import ApplicationError, FieldError
 from opencem.customers.api import router as customers_router
 from opencem.dashboards.api import router as dashboards_router
 from opencem.feedback.api import router as feedback_router
+from opencem.journeys.api import router as journeys_router
 from opencem.metrics.api import router as metrics_router
 from opencem.surveys.api import router as surveys_router
 from opencem.surveys.api_distribution import router as distribution_router
@@ -49,6 +50,7 @@ api.add_router("", distribution_router)
 api.add_router("", feedback_router)
 api.add_router("", metrics_router)
 api.add_router("", dashboards_router)
+api.add_router("", journeys_router)
 
 
 def _loc(raw: list[Any] | tuple[Any, ...]) -> tuple[str | int, ...]:

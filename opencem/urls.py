@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("opencem.surveys.urls_staff")),
     path("", include("opencem.feedback.urls")),
     path("", include("opencem.dashboards.urls")),
+    path("", include("opencem.journeys.urls")),
     path("", include("opencem.surveys.urls_public")),
 ]

@@ -28,6 +28,7 @@ from opencem.customers.bulk import BulkReport, bulk_ingest
 from opencem.customers.selectors import interactions_visible
 from opencem.demo.company import COMPANY_CODE, DEMO_PASSWORD, LOGINS, organisation_create
 from opencem.demo.generator import Generator, Size
+from opencem.demo.journey import journey_ensure
 from opencem.demo.models import DemoLoad
 from opencem.demo.programmes import DESIGNER, programmes_ensure
 from opencem.demo.voice import SOURCE, ResponsePlan
@@ -114,9 +115,11 @@ def demo_load(*, size: Size, seed: int, until: date, batch_size: int = 2000,
         bar.refresh()
     # The programmes start after the history is in: triggers act on interactions stored from
     # then on, and the history's invitations are long past.
+    designer = get_user_model().objects.get(username=DESIGNER)
     versions = programmes_ensure(
-        designer=get_user_model().objects.get(username=DESIGNER),
+        designer=designer,
         live_since=datetime(*generator.window.start.timetuple()[:3], tzinfo=UTC))
+    journey_ensure(designer=designer)
     with tqdm(total=size.customers, unit=" customers' voices", file=sys.stderr,
               disable=not progress, mininterval=0.5, dynamic_ncols=True) as voices:
         def on_customer() -> None:

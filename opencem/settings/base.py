@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "opencem.surveys",
     "opencem.feedback",
     "opencem.metrics",
+    "opencem.journeys",
     "opencem.dashboards",
     "opencem.demo",
 ]
@@ -133,6 +134,7 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly, so a digest missed while nothing ran goes out at the next run; each user's week
     # is mailed once.
     "dashboards-weekly-digests": {"task": "dashboards.send_weekly_digests", "schedule": 3600.0},
+    "journeys-refresh-paths": {"task": "journeys.refresh_paths", "schedule": 900.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
