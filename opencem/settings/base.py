@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "opencem.surveys",
     "opencem.feedback",
     "opencem.metrics",
+    "opencem.textanalytics",
     "opencem.dashboards",
     "opencem.demo",
 ]
@@ -133,6 +134,10 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly, so a digest missed while nothing ran goes out at the next run; each user's week
     # is mailed once.
     "dashboards-weekly-digests": {"task": "dashboards.send_weekly_digests", "schedule": 3600.0},
+    # New feedback is analysed within seconds; each run takes what is pending in batches.
+    "textanalytics-analyze-pending": {"task": "textanalytics.analyze_pending", "schedule": 5.0},
+    "textanalytics-emerging-themes": {"task": "textanalytics.announce_emerging_themes",
+                                      "schedule": 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
