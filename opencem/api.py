@@ -20,6 +20,7 @@ from opencem.metrics.api import router as metrics_router
 from opencem.surveys.api import router as surveys_router
 from opencem.surveys.api_distribution import router as distribution_router
 from opencem.surveys.api_public import router as public_router
+from opencem.textanalytics.api import router as textanalytics_router
 
 
 class BearerOrSession(SessionAuth):
@@ -49,6 +50,7 @@ api.add_router("", surveys_router)
 api.add_router("", distribution_router)
 api.add_router("", feedback_router)
 api.add_router("", metrics_router)
+api.add_router("", textanalytics_router)
 api.add_router("", dashboards_router)
 api.add_router("", journeys_router)
 

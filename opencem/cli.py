@@ -16,6 +16,7 @@ ALIASES = {
     "worker": "worker",
     "createadmin": "createadmin",
     "rollups": "rollups",
+    "analyze": "analyze",
 }
 
 USAGE = """usage: opencem <command> [options]
@@ -33,6 +34,8 @@ commands:
   worker           run a Celery worker on CELERY_BROKER_URL
   rollups          metric rollups: 'opencem rollups verify' checks them against the
                    responses (exit 1 on any difference), 'rebuild' recomputes them
+  analyze          text analytics: 'opencem analyze --in FILE.csv --text-column text
+                   --out OUT.csv' (no database needed); --pending, --reanalyze
   manage           any Django management command: opencem manage <command> ...
 
 'opencem <command> --help' describes each command.

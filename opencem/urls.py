@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("opencem.surveys.urls_distribution")),
     path("", include("opencem.surveys.urls_staff")),
     path("", include("opencem.feedback.urls")),
+    path("", include("opencem.textanalytics.urls")),
     path("", include("opencem.dashboards.urls")),
     path("", include("opencem.journeys.urls")),
     path("", include("opencem.surveys.urls_public")),

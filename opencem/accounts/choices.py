@@ -29,3 +29,6 @@ WRITE_ROLES = frozenset({Role.ADMIN, Role.ANALYST, Role.MANAGER, Role.AGENT})
 DESIGN_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
 # Roles allowed to manage units, users and everyone's API keys.
 ADMIN_ROLES = frozenset({Role.ADMIN})
+# Roles allowed to read customer text as written, personal data included: admins (who own the
+# data) and agents (who contact the customer). Everyone else reads the redacted text.
+PII_ROLES = frozenset({Role.ADMIN, Role.AGENT})

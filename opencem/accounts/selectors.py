@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from opencem.accounts.choices import ADMIN_ROLES, DESIGN_ROLES, WRITE_ROLES, Role
+from opencem.accounts.choices import ADMIN_ROLES, DESIGN_ROLES, PII_ROLES, WRITE_ROLES, Role
 from opencem.accounts.models import ApiKey, Membership, Unit
 
 
@@ -27,6 +27,7 @@ class Scope:
     write_unit_ids: frozenset[int] | None
     admin_unit_ids: frozenset[int] | None
     design_unit_ids: frozenset[int] | None = frozenset()
+    pii_unit_ids: frozenset[int] | None = frozenset()
 
     @property
     def is_everything(self) -> bool:
@@ -58,6 +59,10 @@ class Scope:
     def can_design(self) -> bool:
         return self.design_unit_ids is None or bool(self.design_unit_ids)
 
+    def sees_pii(self, unit_id: int) -> bool:
+        """May read this unit's customer text as written (else only its redacted text)."""
+        return self.pii_unit_ids is None or unit_id in self.pii_unit_ids
+
     @property
     def is_admin(self) -> bool:
         return self.admin_unit_ids is None or bool(self.admin_unit_ids)
@@ -70,7 +75,7 @@ EMPTY_SCOPE = Scope(None, frozenset(), frozenset(), frozenset(), frozenset(), fr
 # A process acting for the organisation itself rather than for a user (an import run by the
 # operator without --user): everything, with no role of its own.
 WHOLE_ORGANISATION = Scope(user_id=None, unit_ids=None, roles=frozenset(), write_unit_ids=None,
-                           admin_unit_ids=None, design_unit_ids=None)
+                           admin_unit_ids=None, design_unit_ids=None, pii_unit_ids=None)
 
 
 def _subtree_ids(units: list[Unit]) -> frozenset[int] | None:
@@ -100,6 +105,7 @@ def scope_for_user(user: AbstractBaseUser | AnonymousUser) -> Scope:
         write_unit_ids=_subtree_ids(write_units),
         admin_unit_ids=_subtree_ids(admin_units),
         design_unit_ids=_subtree_ids(design_units),
+        pii_unit_ids=_subtree_ids([m.unit for m in memberships if m.role in PII_ROLES]),
     )
 
 

@@ -82,6 +82,7 @@ _DIMENSION_NAMES = {
     Dimension.DAY: "day", Dimension.WEEK: "week (from Monday)", Dimension.MONTH: "month",
     Dimension.QUARTER: "quarter", Dimension.UNIT: "unit", Dimension.TOUCHPOINT: "touchpoint",
     Dimension.CHANNEL: "channel", Dimension.SURVEY: "survey", Dimension.ATTRIBUTE: "attribute",
+    Dimension.THEME: "theme", Dimension.SENTIMENT: "comment sentiment",
 }
 
 

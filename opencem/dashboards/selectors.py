@@ -38,6 +38,7 @@ from opencem.metrics.selectors import (
     anonymity_k,
     metric_series,
 )
+from opencem.textanalytics.selectors import ThemeStat, themes_top
 
 if TYPE_CHECKING:
     from opencem.feedback.models import FeedbackItem, Response
@@ -245,6 +246,20 @@ def latest_comments(*, scope: Scope, unit: str, start: date, end: date,
         unit=found, since=start_of_day(start), until=start_of_day(end + timedelta(days=1))))
     return list(qs.filter(unit_id__in=allowed).exclude(text="")
                 .order_by("-occurred_at", "-id")[:limit])
+
+
+def top_themes(*, scope: Scope, unit: str, start: date, end: date,
+               limit: int = 5) -> list[ThemeStat]:
+    """The most mentioned themes in the period's comments from units that reach the
+    anonymity threshold, with their net sentiment."""
+    allowed = comment_unit_ids(scope=scope, unit=unit, start=start, end=end)
+    if not allowed:
+        return []
+    qs = feedback_filtered(scope=scope, filters=FeedbackFilter(
+        unit=unit_get_by_code(unit), since=start_of_day(start),
+        until=start_of_day(end + timedelta(days=1))))
+    return themes_top(feedback_ids=qs.filter(unit_id__in=allowed).values_list("id"),
+                      limit=limit)
 
 
 # --- targets ------------------------------------------------------------------------------------

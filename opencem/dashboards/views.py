@@ -139,7 +139,8 @@ def executive_context(scope: Scope, form: ExecutiveForm) -> dict[str, Any]:
         "league_chart": charts.league_figure(
             league.rows, label=league.series.label, unit_of_measure=league.series.unit_of_measure,
             title=f"{league.series.label} by {league.kind or 'unit'}"),
-        "k": league.series.k}
+        "k": league.series.k,
+        "themes": selectors.top_themes(scope=scope, unit=unit, start=start, end=end)}
     context.update(_consistency(scope, form, unit))
     return context
 

@@ -17,9 +17,11 @@ from opencem.customers.schemas import CustomerRef
 from opencem.feedback import exports, selectors, services
 from opencem.feedback.choices import FeedbackKind, ScoreBand
 from opencem.feedback.models import FeedbackItem, Response
+from opencem.feedback.privacy import readable_answers, readable_text
 
 if TYPE_CHECKING:
     from opencem.accounts.models import Unit
+    from opencem.accounts.selectors import Scope
 
 router = Router(tags=["feedback"])
 
@@ -125,17 +127,20 @@ def batch_out(results: list[services.Recorded]) -> dict[str, Any]:
             "results": [{"id": r.id, "created": r.created} for r in results]}
 
 
-def response_out(r: Response) -> dict[str, Any]:
+def response_out(r: Response, scope: Scope | None = None) -> dict[str, Any]:
+    answers = r.answers if scope is None else readable_answers(
+        answers=r.answers, unit_id=r.unit_id, scope=scope)
     return {"id": r.pk, "survey": r.survey_id, "version": r.survey_version.number,
             "customer_id": r.customer_id, "unit": r.unit.code, "touchpoint": r.touchpoint,
-            "channel": r.channel, "language": r.language, "answers": r.answers, "nps": r.nps,
+            "channel": r.channel, "language": r.language, "answers": answers, "nps": r.nps,
             "csat": r.csat, "ces": r.ces, "completed": r.completed, "started_at": r.started_at,
             "submitted_at": r.submitted_at, "source": r.source, "external_id": r.external_id}
 
 
-def feedback_out(f: FeedbackItem) -> dict[str, Any]:
-    return {"id": f.pk, "kind": f.kind, "text": f.text, "title": f.title, "rating": f.rating,
-            "rating_max": f.rating_max, "customer_id": f.customer_id,
+def feedback_out(f: FeedbackItem, scope: Scope) -> dict[str, Any]:
+    return {"id": f.pk, "kind": f.kind, "text": readable_text(item=f, scope=scope),
+            "title": f.title, "rating": f.rating, "rating_max": f.rating_max,
+            "customer_id": f.customer_id,
             "response_id": f.response_id, "unit": f.unit.code, "touchpoint": f.touchpoint,
             "channel": f.channel, "occurred_at": f.occurred_at, "language": f.language,
             "author": f.author, "url": f.url, "source": f.source,
@@ -207,9 +212,11 @@ def feedback_batch(request: HttpRequest, payload: FeedbackBatchIn) -> dict[str, 
 @router.get("/feedback", response=FeedbackPage, summary="Feedback in scope, newest first")
 def feedback_list(request: HttpRequest, filters: Query[FeedbackFilters],
                   paging: Query[Paging]) -> dict[str, Any]:
-    page = selectors.feedback_list(scope=request_scope(request), filters=filters.to_filter(),
+    scope = request_scope(request)
+    page = selectors.feedback_list(scope=scope, filters=filters.to_filter(),
                                    cursor=paging.cursor, limit=paging.limit)
-    return {"items": [feedback_out(f) for f in page.items], "next_cursor": page.next_cursor}
+    return {"items": [feedback_out(f, scope) for f in page.items],
+            "next_cursor": page.next_cursor}
 
 
 @router.get("/feedback/export.csv", summary="Feedback in scope as CSV, with the same filters")

@@ -9,6 +9,7 @@ from opencem.accounts.selectors import Scope
 from opencem.customers.hooks import register_merge_hook
 from opencem.customers.timeline import Position, TimelineEntry, before_filter, register_provider
 from opencem.feedback.models import FeedbackItem, Response
+from opencem.feedback.privacy import readable_answers, readable_text
 
 
 def _move(survivor_id: int, absorbed_id: int) -> int:
@@ -35,11 +36,12 @@ def _responses(customer_ids: list[int], scope: Scope, before: Position | None,
         entries.append(TimelineEntry(
             kind="response", id=r.pk, occurred_at=r.started_at, title=title,
             channel=r.get_channel_display() if r.channel else "", unit=r.unit.name,
-            detail={"answers": r.answers, "survey_id": r.survey_id, "nps": r.nps,
-                    "csat": r.csat, "ces": r.ces,
-                    # The respondent's own words, as the feedback stream keeps them (redacted
-                    # where text analytics has redacted them).
-                    "comments": [f.redacted_text or f.text for f in r.feedback_items.all()]}))
+            detail={"answers": readable_answers(answers=r.answers, unit_id=r.unit_id,
+                                                scope=scope),
+                    "survey_id": r.survey_id, "nps": r.nps, "csat": r.csat, "ces": r.ces,
+                    # The respondent's own words, redacted for readers without PII rights.
+                    "comments": [readable_text(item=f, scope=scope)
+                                 for f in r.feedback_items.all()]}))
     return entries
 
 
@@ -59,7 +61,8 @@ def _feedback(customer_ids: list[int], scope: Scope, before: Position | None,
         entries.append(TimelineEntry(
             kind="feedback", id=f.pk, occurred_at=f.occurred_at, title=title,
             channel=f.get_channel_display() if f.channel else "", unit=f.unit.name,
-            detail={"text": f.redacted_text or f.text, "title": f.title, "source": f.source}))
+            detail={"text": readable_text(item=f, scope=scope), "title": f.title,
+                    "source": f.source}))
     return entries
 
 

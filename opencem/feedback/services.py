@@ -550,3 +550,30 @@ def response_progress(response_id: int) -> ResponseProgress | None:
         return None
     return ResponseProgress(row["id"], row["survey_id"], row["survey_version_id"],
                             dict(row["answers"] or {}), bool(row["completed"]))
+
+
+# Text analytics writes what it found back onto the items: the redacted text every page,
+# export and digest shows, and the language where the source did not say.
+
+@dataclass(frozen=True)
+class FeedbackAnnotation:
+    """The redacted text (and the detected language) of one feedback item."""
+
+    feedback_id: int
+    redacted_text: str
+    language: str = ""
+
+
+def feedback_annotate(*, annotations: Sequence[FeedbackAnnotation]) -> int:
+    """Store each item's redacted text, and its language where none was given; returns how
+    many items were updated. Call it inside the transaction that stores the analysis."""
+    by_id = {a.feedback_id: a for a in annotations}
+    items = list(FeedbackItem.objects.filter(id__in=by_id).only("id", "language",
+                                                                  "redacted_text"))
+    for item in items:
+        annotation = by_id[item.pk]
+        item.redacted_text = annotation.redacted_text
+        if not item.language and annotation.language:
+            item.language = annotation.language[:10]
+    FeedbackItem.objects.bulk_update(items, ["redacted_text", "language"], batch_size=500)
+    return len(items)

@@ -263,6 +263,34 @@ def _estimate(e: Estimate) -> dict[str, Any]:
             "small_sample": e.small_sample, "suppressed": e.suppressed}
 
 
+class ThemeOut(Schema):
+    code: str
+    label: str
+    category: str
+    mentions: int
+    net_sentiment: float = Field(description="% positive − % negative mentions")
+
+
+class VoiceOut(Schema):
+    themes: list[ThemeOut] = Field(description="the most mentioned themes, at most five")
+    analysed: int = Field(description="comments analysed")
+    positive: int
+    neutral: int
+    negative: int
+    net_sentiment: float | None = Field(description="% positive − % negative comments")
+
+
+def _voice_out(voice: selectors.TouchpointVoice | None) -> dict[str, Any] | None:
+    if voice is None:
+        return None
+    s = voice.sentiment
+    return {"themes": [{"code": t.code, "label": t.label, "category": t.category,
+                        "mentions": t.mentions, "net_sentiment": t.net_sentiment}
+                       for t in voice.themes],
+            "analysed": s.analysed, "positive": s.positive, "neutral": s.neutral,
+            "negative": s.negative, "net_sentiment": s.net}
+
+
 class TouchpointMetricsOut(Schema):
     touchpoint: int
     name: str
@@ -277,6 +305,8 @@ class TouchpointMetricsOut(Schema):
     significant: bool = Field(description="the target lies outside the 95% interval test")
     shortfall: float = Field(description="how far below target, in % of the metric's range")
     priority: float = Field(description="importance × shortfall × reach")
+    voice: VoiceOut | None = Field(
+        description="what its comments say (text analytics); null under k analysed comments")
 
 
 class EmotionOut(Schema):
@@ -304,7 +334,7 @@ def _metrics_out(f: selectors.TouchpointFigures, stage_names: dict[int, str]
             "metric": t.metric, "target": t.target, "desired": t.desired,
             "importance": t.importance, "volume": f.volume, "actual": _estimate(f.actual),
             "gap": f.gap, "significant": f.significant, "shortfall": f.shortfall,
-            "priority": f.priority}
+            "priority": f.priority, "voice": _voice_out(f.voice)}
 
 
 @router.get("/journeys/{journey_id}/metrics", response=JourneyMetricsOut, by_alias=True,

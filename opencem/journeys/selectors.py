@@ -26,6 +26,7 @@ from opencem.journeys.models import Journey, Stage, Touchpoint
 from opencem.journeys.schemas import MappingRule
 from opencem.metrics.definitions import Measure, Metric, measure
 from opencem.metrics.selectors import Comparison, Estimate, anonymity_k, target_range
+from opencem.textanalytics.selectors import SentimentStat, ThemeStat, voices
 
 DEFAULT_DAYS = 365
 
@@ -169,19 +170,18 @@ def window_of(start: date | None = None, end: date | None = None) -> Window:
 class TouchpointVoice:
     """What customers said at a touchpoint: its top themes and sentiment (text analytics)."""
 
-    themes: Sequence[Any]
-    sentiment: Any
+    themes: Sequence[ThemeStat]
+    sentiment: SentimentStat
 
 
-def touchpoint_voice(*, feedback_ids: QuerySet[Any]) -> TouchpointVoice | None:
-    """Top themes and sentiment of the feedback items whose ids ``feedback_ids`` selects.
-
-    The one place the journey map asks text analytics; None while there is none.
-    """
-    # wired to textanalytics after merge: themes_top(feedback_ids=..., limit=5) and
-    # sentiment_summary(feedback_ids=...) from opencem.textanalytics.selectors.
-    del feedback_ids
-    return None
+def touchpoint_voices(*, feedback_ids: Sequence[QuerySet[Any]], k: int
+                      ) -> list[TouchpointVoice | None]:
+    """Top themes and sentiment of each touchpoint's feedback items (``feedback_ids`` selects
+    them), in two queries for all; None where fewer than k items were analysed, since the
+    words of so few could be told apart."""
+    found = voices(groups=dict(enumerate(feedback_ids)), limit=5)
+    return [TouchpointVoice(v.themes, v.sentiment) if v.sentiment.analysed >= max(k, 1)
+            else None for v in (found[i] for i in range(len(feedback_ids)))]
 
 
 @dataclass(frozen=True)
@@ -244,9 +244,10 @@ def journey_figures(*, scope: Scope, journey: Journey, window: Window,
                     stages: list[Stage] | None = None) -> list[TouchpointFigures]:
     """The figures of every touchpoint of a journey in the window, in journey order.
 
-    Two queries for the whole journey, whatever its size: interactions counted once per
-    touchpoint in one pass (conditional counts), and responses grouped by their NPS, CSAT and
-    CES answers with one conditional count per touchpoint.
+    Four queries for the whole journey, whatever its size: interactions counted once per
+    touchpoint in one pass (conditional counts), responses grouped by their NPS, CSAT and
+    CES answers with one conditional count per touchpoint, and the comments' sentiment and
+    themes the same way (``touchpoint_voices``).
     """
     stages = journey_stages(journey) if stages is None else stages
     touchpoints = [t for s in stages for t in s.touchpoints.all()]
@@ -269,8 +270,10 @@ def journey_figures(*, scope: Scope, journey: Journey, window: Window,
         f"t{i}": Count("id", filter=voice_q(rule)) for i, rule in enumerate(rules)}))
     feedback = feedback_visible(scope=scope).filter(
         occurred_at__gte=window.start, occurred_at__lt=window.end)
+    said = touchpoint_voices(feedback_ids=[feedback.filter(_feedback_q(rule)).values("id")
+                                           for rule in rules], k=k)
     result = []
-    for i, (touchpoint, rule) in enumerate(zip(touchpoints, rules, strict=True)):
+    for i, touchpoint in enumerate(touchpoints):
         the_measure = measure(Metric(touchpoint.metric))
         counts = _counts(the_measure, grouped, f"t{i}")
         actual = the_measure.estimate(counts, k)
@@ -281,8 +284,7 @@ def journey_figures(*, scope: Scope, journey: Journey, window: Window,
         desired = _normalise(touchpoint.metric, touchpoint.target)
         shortfall = 0.0 if score is None else max(0.0, (desired - score) / 2.0)
         volume = int(volumes[f"t{i}"])
-        voice = touchpoint_voice(feedback_ids=feedback.filter(_feedback_q(rule))
-                                 .values("id"))
+        voice = said[i]
         reach = volume or actual.n
         result.append(TouchpointFigures(
             touchpoint=touchpoint, stage_id=touchpoint.stage_id, volume=volume,
@@ -310,8 +312,9 @@ def _counts(the_measure: Measure, grouped: list[dict[str, Any]], key: str) -> tu
 @dataclass(frozen=True)
 class EmotionPoint:
     """How a stage feels: the reach-weighted mean of its touchpoints' scores on −100..100,
-    against the desired one. ``sentiment`` (−100..100) joins ``emotion`` once text analytics
-    gives it; until then ``emotion`` is the measured score alone."""
+    against the desired one. ``sentiment`` (−100..100) is the net sentiment of the stage's
+    comments; ``emotion`` is the mean of the two (the measured score alone where no
+    touchpoint has enough analysed comments)."""
 
     stage: str
     measured: float | None
@@ -342,8 +345,8 @@ def emotion_curve(stages: list[Stage], figures: list[TouchpointFigures]) -> list
         cards = by_stage.get(stage.pk, [])
         measured = _weighted([(f.score, f.actual.n) for f in cards if f.score is not None])
         desired = _weighted([(f.desired_score, max(f.reach, 1)) for f in cards])
-        sentiments = [(float(f.voice.sentiment.net), max(f.reach, 1)) for f in cards
-                      if f.voice is not None and f.voice.sentiment is not None]
+        sentiments = [(f.voice.sentiment.net, max(f.reach, 1)) for f in cards
+                      if f.voice is not None and f.voice.sentiment.net is not None]
         points.append(EmotionPoint(stage=stage.name, measured=measured, desired=desired,
                                    sentiment=_weighted(sentiments),
                                    n=sum(f.actual.n for f in cards)))

@@ -26,14 +26,14 @@ from opencem.metrics.series import (
     collector_paused,
     metric_series,
 )
-from opencem.metrics.sources import Dimension
+from opencem.metrics.sources import Dimension, register_dimension
 from opencem.metrics.stats import Comparison, ControlFlag, ControlPoint
 
 __all__ = ["CHARTED", "Compare", "Comparison", "ConsistencyChart", "ConsistencyPoint",
            "ControlFlag", "ControlPoint", "Dimension", "Estimate", "Metric", "MetricFilters",
            "MetricGroup", "MetricSeries", "TargetRow", "UnitInfo", "anonymity_k",
            "collector_paused", "consistency_chart", "metric_series", "organisation_of",
-           "target_list", "target_range"]
+           "register_dimension", "target_list", "target_range"]
 
 
 @dataclass(frozen=True)

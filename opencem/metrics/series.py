@@ -44,10 +44,12 @@ from opencem.metrics.scores import (
 )
 from opencem.metrics.sources import (
     EVERYTHING,
+    PLUGGABLE,
     TIME,
     Dimension,
     Selection,
     bucket,
+    is_registered,
     month_end,
     previous_bucket,
     read,
@@ -246,6 +248,7 @@ def _check(metric: Metric, the_measure: Measure, group_by: tuple[Dimension, ...]
         raise invalid(["attribute_value"], "needs 'attribute' to name the attribute")
     if Dimension.ATTRIBUTE in group_by and filters.attribute is None:
         raise invalid(["attribute"], "is required to group by attribute")
+    _check_pluggable(the_measure, group_by)
     if filters.survey is not None and metric != Metric.RATING and not surveys_visible(
             scope=EVERYTHING).filter(pk=filters.survey).exists():
         raise invalid(["survey"], f"no survey has the id {filters.survey}")
@@ -261,6 +264,16 @@ def _check(metric: Metric, the_measure: Measure, group_by: tuple[Dimension, ...]
         raise invalid(["compare"], f"{metric.value} has no targets")
     if compare == Compare.PARENT and metric == Metric.VOLUME:
         raise invalid(["compare"], "volume is compared with the previous period only")
+
+
+def _check_pluggable(the_measure: Measure, group_by: tuple[Dimension, ...]) -> None:
+    """Dimensions other apps provide exist only once registered, and only for responses."""
+    for dim in group_by:
+        if dim in PLUGGABLE and not is_registered(dim):
+            raise invalid(["group_by"], f"{dim.value} needs text analytics, which is not "
+                                        "installed")
+        if dim in PLUGGABLE and the_measure.source == Source.INVITATIONS:
+            raise invalid(["group_by"], f"the response rate is not broken down by {dim.value}")
 
 
 def _plan(scope: Scope, metric: Metric, group_by: tuple[Dimension, ...],

@@ -78,9 +78,39 @@ class Dimension(StrEnum):
     CHANNEL = "channel"
     SURVEY = "survey"
     ATTRIBUTE = "attribute"
+    # Filled by apps above metrics through ``register_dimension`` (text analytics: the themes
+    # and the sentiment of a response's comments); refused while nobody registered them.
+    THEME = "theme"
+    SENTIMENT = "sentiment"
 
 
 TIME = (Dimension.DAY, Dimension.WEEK, Dimension.MONTH, Dimension.QUARTER)
+PLUGGABLE = (Dimension.THEME, Dimension.SENTIMENT)
+
+
+@dataclass(frozen=True)
+class RegisteredDimension:
+    """How to group raw responses by a dimension another app provides: ``expression()`` is
+    an ORM expression on ``Response`` rows; ``many`` says a response may fall in several
+    groups (it then counts once in each)."""
+
+    expression: Any
+    many: bool = False
+
+
+_REGISTERED: dict[Dimension, RegisteredDimension] = {}
+
+
+def register_dimension(dim: Dimension, *, expression: Any, many: bool = False) -> None:
+    """Let metrics group responses by ``dim`` (one of ``PLUGGABLE``); called from the
+    providing app's ``AppConfig.ready()``, so metrics never imports it."""
+    if dim not in PLUGGABLE:
+        raise ValueError(f"{dim} is not a pluggable dimension")
+    _REGISTERED[dim] = RegisteredDimension(expression, many)
+
+
+def is_registered(dim: Dimension) -> bool:
+    return dim in _REGISTERED
 
 
 @dataclass(frozen=True)
@@ -209,6 +239,8 @@ def _dimension_expressions(selection: Selection, *, zone: Any = None,
             expressions[name] = _time_expression(dim, moment, zone=zone)
         elif dim == Dimension.SURVEY:
             expressions[name] = F("survey_id")
+        elif dim in _REGISTERED:
+            expressions[name] = _REGISTERED[dim].expression()
         elif dim == Dimension.ATTRIBUTE:
             expressions[name] = Coalesce(
                 Cast(KeyTextTransform(selection.attribute, "customer__attributes"),
@@ -333,10 +365,13 @@ def read_responses(selection: Selection, tree: Tree) -> dict[Key, list[int]]:
         # same id for a question of another type.
         qs = qs.filter(survey_version_id__in=selection.version_ids)
     found: dict[Key, list[int]] = {}
+    # A dimension with several values per response joins one row per value: count each
+    # response once per group.
+    distinct = any(_REGISTERED[d].many for d in selection.dims if d in _REGISTERED)
     if measure.metric in (Metric.VOLUME, Metric.COMPLETION_RATE):
-        sums = {"s_completed": Count("id", filter=Q(completed=True))}
+        sums = {"s_completed": Count("id", filter=Q(completed=True), distinct=distinct)}
         if measure.metric == Metric.COMPLETION_RATE:
-            sums["s_responses"] = Count("id")
+            sums["s_responses"] = Count("id", distinct=distinct)
         _collect(found, _grouped(qs, tree, dims, sums), len(dims), measure.width)
         return found
     assert measure.scale is not None
@@ -348,7 +383,8 @@ def read_responses(selection: Selection, tree: Tree) -> dict[Key, list[int]]:
         score = F(measure.histogram)
     qs = qs.filter(completed=True).annotate(g_score=score).filter(
         g_score__gte=low, g_score__lte=high)
-    rows = _grouped(qs, tree, {**dims, "g_score": F("g_score")}, {"s_count": Count("id")})
+    rows = _grouped(qs, tree, {**dims, "g_score": F("g_score")},
+                    {"s_count": Count("id", distinct=distinct)})
     for row in rows:
         *key, value, count = row
         counts = found.setdefault(tuple(key), [0] * measure.width)
@@ -375,7 +411,7 @@ def read(selection: Selection, tree: Tree) -> dict[Key, list[int]]:
     source = selection.measure.source
     if source == Source.INVITATIONS:
         return read_invitations(selection, tree)
-    if Dimension.ATTRIBUTE in selection.dims:
+    if Dimension.ATTRIBUTE in selection.dims or any(d in PLUGGABLE for d in selection.dims):
         return read_responses(selection, tree)
     if source == Source.RATING:
         return read_ratings(selection, tree)

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "opencem.feedback",
     "opencem.metrics",
     "opencem.journeys",
+    "opencem.textanalytics",
     "opencem.dashboards",
     "opencem.demo",
 ]
@@ -135,6 +136,10 @@ CELERY_BEAT_SCHEDULE = {
     # is mailed once.
     "dashboards-weekly-digests": {"task": "dashboards.send_weekly_digests", "schedule": 3600.0},
     "journeys-refresh-paths": {"task": "journeys.refresh_paths", "schedule": 900.0},
+    # New feedback is analysed within seconds; each run takes what is pending in batches.
+    "textanalytics-analyze-pending": {"task": "textanalytics.analyze_pending", "schedule": 5.0},
+    "textanalytics-emerging-themes": {"task": "textanalytics.announce_emerging_themes",
+                                      "schedule": 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

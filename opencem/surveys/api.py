@@ -239,7 +239,9 @@ def response_list(request: HttpRequest, filters: Query[ResponseFilters],
     page = feedback_selectors.response_list(scope=request_scope(request),
                                             filters=filters.to_filter(), cursor=paging.cursor,
                                             limit=paging.limit)
-    return {"items": [response_out(r) for r in page.items], "next_cursor": page.next_cursor}
+    scope = request_scope(request)
+    return {"items": [response_out(r, scope) for r in page.items],
+            "next_cursor": page.next_cursor}
 
 
 @router.get("/responses/export.csv", summary="Responses in scope as CSV, with the same filters")

@@ -15,9 +15,13 @@ from opencem.journeys.services import touchpoint_update
 from opencem.journeys.tests.factories import (
     SYSTEM,
     WINDOW,
+    contact,
     make_journey,
+    make_survey,
+    respond,
 )
 from opencem.metrics.scores import ScaleCounts, csat, nps
+from opencem.textanalytics.services import analysis_run_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -134,11 +138,35 @@ def test_one_touchpoints_metrics_and_a_bad_window(data: Org, admin: Persona) -> 
     assert bad.json()["error"]["errors"][0]["field"] == "from"
 
 
-def test_the_figures_take_two_queries_whatever_the_number_of_touchpoints(
+def test_the_figures_take_four_queries_whatever_the_number_of_touchpoints(
         data: Org, django_assert_max_num_queries: object) -> None:
     journey = make_journey()
     stages = journey_stages(journey)
-    with django_assert_max_num_queries(3):  # type: ignore[operator]
+    with django_assert_max_num_queries(5):  # type: ignore[operator]
         figures = journey_figures(scope=SYSTEM, journey=journey, stages=stages,
                                   window=window_of(date(2025, 1, 1), date(2025, 6, 30)))
     assert len(figures) == 5
+
+
+def test_a_card_says_what_its_comments_say_once_k_of_them_are_analysed(
+        org: Org, admin: Persona) -> None:
+    _, version = make_survey(org.company)
+    for i in range(6):
+        ref = contact(org.web, kind="delivery", channel="delivery",
+                      email=f"late{i}@example.com")
+        respond(version, org.web, csat=1, interaction_id=ref,
+                comment="The parcel arrived late and the driver was rude.")
+    for i in range(3):  # three call comments: under k
+        ref = contact(org.company, kind="call", channel="call_centre",
+                      email=f"queue{i}@example.com")
+        respond(version, org.company, csat=2, interaction_id=ref,
+                comment="I waited forty minutes on hold.")
+    analysis_run_pending()
+    cards = {c["name"]: c for c in _cards(admin, make_journey().pk)["touchpoints"]}
+    delivery = cards["Delivery"]["voice"]
+    assert delivery["analysed"] == 6
+    assert delivery["negative"] == 6
+    assert delivery["net_sentiment"] == -100.0
+    assert "delivery" in {t["category"].lower() for t in delivery["themes"]}
+    assert cards["Support call"]["voice"] is None
+    assert cards["Store checkout"]["voice"] is None

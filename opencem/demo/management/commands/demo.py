@@ -36,6 +36,10 @@ def _date(text: str) -> date:
         raise CommandError(f"--until must be a date like 2026-06-30, not {text!r}") from exc
 
 
+# Up to this many comments are analysed before the demo is served (the small demo has ~1,900).
+ANALYSE_NOW = 5000
+
+
 class Command(BaseCommand):
     help = ("Load the demo company (Kestrel Lane): about 40 stores, web shop, app, call centre "
             "and delivery partner, customers known across channels, two years of interactions "
@@ -57,6 +61,7 @@ class Command(BaseCommand):
                             help="interactions stored per transaction")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity = int(options["verbosity"])
         size = SIZES.get(options["size"])
         if size is None:  # DEMO_SIZE bypasses argparse's choices
             raise CommandError(f"size must be one of {', '.join(SIZES)}")
@@ -102,3 +107,27 @@ class Command(BaseCommand):
         self.stdout.write(f"Stored {result.created} interactions, {result.responses} survey "
                           f"responses and {result.feedback} other feedback items in "
                           f"{result.seconds:.1f} s.")
+        self._analyse()
+
+    def _analyse(self) -> None:
+        """Run text analytics over the loaded feedback, so its pages have themes at once."""
+        import time  # noqa: PLC0415
+
+        from tqdm import tqdm  # noqa: PLC0415
+
+        from opencem.textanalytics import selectors, services  # noqa: PLC0415
+
+        pending = selectors.pending_count()
+        if pending > ANALYSE_NOW:
+            # Hours of work for the larger demos: the background task does it instead.
+            self.stdout.write(f"{pending} comments wait for text analytics; `opencem serve` "
+                              "(or a worker with beat) analyses them in the background.")
+            return
+        started = time.monotonic()
+        done = 0
+        with tqdm(total=pending, unit="comment", desc="analysing",
+                  disable=self.verbosity < 1) as bar:
+            while n := services.analysis_run_pending(max_items=256):
+                done += n
+                bar.update(n)
+        self.stdout.write(f"Analysed {done} comments in {time.monotonic() - started:.1f} s.")
