@@ -25,5 +25,7 @@ urlpatterns = [
     path("", include("opencem.surveys.urls_staff")),
     path("", include("opencem.feedback.urls")),
     path("", include("opencem.dashboards.urls")),
+    path("", include("opencem.closedloop.urls")),
+    path("", include("opencem.integrations.urls")),
     path("", include("opencem.surveys.urls_public")),
 ]

@@ -2,4 +2,10 @@
 
 Later work adds surveys, metrics and alerts here."""
 
-from bench.sections import import_interactions, metrics, submissions, timeline  # noqa: F401
+from bench.sections import (  # noqa: F401
+    alerts,
+    import_interactions,
+    metrics,
+    submissions,
+    timeline,
+)
