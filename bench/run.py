@@ -5,7 +5,9 @@ Environment: ``BENCH_ROWS`` (interactions to import, default 1,000,000),
 ``opencem_bench`` on the local server), ``BENCH_REQUESTS`` (timeline requests, default 500),
 ``BENCH_SUBMISSIONS`` (survey submissions posted over HTTP, and as many bare inserts, default
 1,000), ``BENCH_RESPONSES`` (responses behind the metrics figures, default 200,000; the goals
-are set for 10,000,000), ``BENCH_METRIC_REQUESTS`` (metrics requests per query, default 100).
+are set for 10,000,000), ``BENCH_METRIC_REQUESTS`` (metrics requests per query, default 100),
+``BENCH_ALERTS`` (detractor responses in the alert-latency burst, default 1,000) and
+``BENCH_BROKER_URL`` (the Redis the alert section's worker uses, default DB 13 locally).
 Exits 2 when PostgreSQL is unreachable, 1 when a figure misses its goal and ``BENCH_STRICT``
 is set.
 """

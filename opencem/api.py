@@ -11,10 +11,12 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
 
 from opencem.accounts.api import router as accounts_router
+from opencem.closedloop.api import router as closedloop_router
 from opencem.core.errors import ApplicationError, FieldError
 from opencem.customers.api import router as customers_router
 from opencem.dashboards.api import router as dashboards_router
 from opencem.feedback.api import router as feedback_router
+from opencem.integrations.api import router as integrations_router
 from opencem.journeys.api import router as journeys_router
 from opencem.metrics.api import router as metrics_router
 from opencem.surveys.api import router as surveys_router
@@ -53,6 +55,8 @@ api.add_router("", metrics_router)
 api.add_router("", textanalytics_router)
 api.add_router("", dashboards_router)
 api.add_router("", journeys_router)
+api.add_router("", closedloop_router)
+api.add_router("", integrations_router)
 
 
 def _loc(raw: list[Any] | tuple[Any, ...]) -> tuple[str | int, ...]:

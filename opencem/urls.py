@@ -27,5 +27,7 @@ urlpatterns = [
     path("", include("opencem.textanalytics.urls")),
     path("", include("opencem.dashboards.urls")),
     path("", include("opencem.journeys.urls")),
+    path("", include("opencem.closedloop.urls")),
+    path("", include("opencem.integrations.urls")),
     path("", include("opencem.surveys.urls_public")),
 ]

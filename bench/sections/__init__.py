@@ -1,8 +1,7 @@
-"""Benchmark sections, in the order they run; importing a module registers its section.
-
-Later work adds surveys, metrics and alerts here."""
+"""Benchmark sections, in the order they run; importing a module registers its section."""
 
 from bench.sections import (  # noqa: F401
+    alerts,
     import_interactions,
     journeys,
     metrics,

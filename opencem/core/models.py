@@ -48,6 +48,9 @@ class OutboxEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When a consumer failed: not before this time again (exponential backoff).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
 
     class Meta:
         indexes = [
@@ -57,3 +60,19 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class OutboxConsumption(models.Model):
+    """The mark that a consumer has handled an event, committed in the same transaction as
+    what the consumer wrote: a consumer never sees an event twice, and never loses one."""
+
+    consumer = models.CharField(max_length=64)
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="consumptions")
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "consumer"],
+                                               name="outbox_consumed_once")]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} <- {self.event_id}"

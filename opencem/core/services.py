@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from opencem.core.models import IdempotencyRecord, OutboxEvent
+from opencem.core.relay import outbox_wake
 from opencem.core.statements import insert_sql
 
 
@@ -21,8 +22,11 @@ def idempotency_records_purge() -> int:
 
 
 def outbox_emit(*, topic: str, payload: dict[str, Any]) -> OutboxEvent:
-    """Record an event; call it inside the transaction of the change it announces."""
-    return OutboxEvent.objects.create(topic=topic, payload=payload)
+    """Record an event; call it inside the transaction of the change it announces. The relay
+    is woken once that transaction commits."""
+    event = OutboxEvent.objects.create(topic=topic, payload=payload)
+    outbox_wake()
+    return event
 
 
 def outbox_emit_many(*, events: Sequence[tuple[str, dict[str, Any]]]) -> list[OutboxEvent]:
@@ -30,14 +34,17 @@ def outbox_emit_many(*, events: Sequence[tuple[str, dict[str, Any]]]) -> list[Ou
     inside the transaction of the change they announce."""
     if not events:
         return []
-    return OutboxEvent.objects.bulk_create(
+    made = OutboxEvent.objects.bulk_create(
         [OutboxEvent(topic=topic, payload=payload) for topic, payload in events])
+    outbox_wake()
+    return made
 
 
 def outbox_emit_sql(*, events: Sequence[tuple[str, Any]]) -> tuple[str, list[Any]]:
     """The insert of ``(topic, payload)`` events, in this order, as one SQL statement that
     returns the events' ids, to run as a part of a bigger statement
     (``opencem.core.statements``); a payload may be an ``Expr`` that the statement works out
-    (the id of a row it inserts)."""
+    (the id of a row it inserts). The caller wakes the relay (``relay.outbox_wake``) once
+    the statement ran; that adds nothing to the statement itself."""
     return insert_sql(OutboxEvent, [{"topic": topic, "payload": payload}
                                     for topic, payload in events], returning=("id",))

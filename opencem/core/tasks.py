@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 
+from opencem.core.relay import outbox_drain
 from opencem.core.services import idempotency_records_purge
 
 
@@ -16,3 +19,15 @@ def purge_idempotency_records() -> int:
 def ping(marker: str) -> str:
     """Answers with its argument: lets operators and tests see that a worker is alive."""
     return f"pong:{marker}"
+
+
+@shared_task(name="core.outbox_relay")
+def outbox_relay() -> int:
+    """Hand the pending outbox events to their consumers (woken when events commit)."""
+    return outbox_drain()
+
+
+@shared_task(name="core.outbox_sweep")
+def outbox_sweep() -> int:
+    """Drain what a lost wake-up message left behind (beat)."""
+    return outbox_drain(older_than=timedelta(seconds=10))

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from opencem.accounts.forms import apply_service_error
 from opencem.accounts.selectors import Scope, request_scope
+from opencem.closedloop.selectors import open_cases_panel
 from opencem.core.errors import ApplicationError
 from opencem.core.htmx import HtmxHttpRequest, is_partial
 from opencem.dashboards import charts, selectors, services
@@ -177,6 +178,7 @@ def manager_context(scope: Scope, form: DashboardForm) -> dict[str, Any]:
         "targets": selectors.targets_vs_actual(scope=scope, unit=unit, start=start, end=end),
         "perception": selectors.perception_rows(scope=scope, unit=unit),
         "comments": selectors.latest_comments(scope=scope, unit=unit, start=start, end=end),
+        "open_cases": open_cases_panel(scope=scope, unit_path=units.root.path),
     }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
 from opencem.core.errors import ApplicationError
+from opencem.core.relay import outbox_wake
 from opencem.core.services import outbox_emit_sql
 from opencem.core.statements import Expr, OneStatement, insert_sql
 from opencem.feedback.changes import Statement
@@ -103,6 +104,9 @@ def response_insert_one_statement(*, response: Response, comments: tuple[tuple[s
         if version_check is not None and column == "survey_version_id":
             raise VersionChanged from exc
         raise
+    # The events are committed with the response (or with the caller's transaction); the
+    # relay is woken after that, outside the statement.
+    outbox_wake()
     return int(response_id), bool(repeat)
 
 

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "opencem.metrics",
     "opencem.journeys",
     "opencem.textanalytics",
+    "opencem.closedloop",
+    "opencem.integrations",
     "opencem.dashboards",
     "opencem.demo",
 ]
@@ -124,9 +126,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Mails and webhook deliveries have a queue of their own, so that a burst of outbox work
+# does not hold them back; `opencem worker` consumes both queues unless told otherwise.
+CELERY_TASK_ROUTES = {"closedloop.send_notification": {"queue": "notifications"},
+                      "integrations.deliver": {"queue": "notifications"}}
 CELERY_RESULT_BACKEND = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+_CLOSEDLOOP_SWEEP = float(envint("OPENCEM_CLOSEDLOOP_SWEEP_SECONDS", 60, minimum=1))
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    # Outbox events whose wake-up message was lost (a broker restart) are relayed by this.
+    "core-outbox-sweep": {"task": "core.outbox_sweep",
+                          "schedule": float(envint("OPENCEM_OUTBOX_SWEEP_SECONDS", 30,
+                                                   minimum=1))},
     "purge-idempotency-records": {"task": "core.purge_idempotency_records", "schedule": 3600.0},
     "surveys-send-due-invitations": {"task": "surveys.send_due_invitations", "schedule": 60.0},
     "surveys-send-reminders": {"task": "surveys.send_reminders", "schedule": 3600.0},
@@ -140,6 +152,12 @@ CELERY_BEAT_SCHEDULE = {
     "textanalytics-analyze-pending": {"task": "textanalytics.analyze_pending", "schedule": 5.0},
     "textanalytics-emerging-themes": {"task": "textanalytics.announce_emerging_themes",
                                       "schedule": 3600.0},
+    # Cases past their SLA are escalated; follow-ups and mails whose wake-up was lost go out.
+    "closedloop-sweep": {"task": "closedloop.sweep", "schedule": _CLOSEDLOOP_SWEEP},
+    "closedloop-send-due-notifications": {"task": "closedloop.send_due_notifications",
+                                          "schedule": _CLOSEDLOOP_SWEEP},
+    "integrations-deliver-due": {"task": "integrations.deliver_due",
+                                 "schedule": _CLOSEDLOOP_SWEEP},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -204,6 +222,9 @@ OPENCEM_WIDGET_ORIGINS = [o.rstrip("/") for o in envlist("OPENCEM_WIDGET_ORIGINS
 # Anonymity: no metric is shown for a group of fewer respondents. Organisations may raise it
 # for themselves, never lower it.
 OPENCEM_ANONYMITY_K = envint("OPENCEM_ANONYMITY_K", 5, minimum=1)
+# Webhook URLs on loopback are refused like every non-public address; the tests alone turn
+# this on (it is never read from the environment) to run a receiver on this machine.
+OPENCEM_WEBHOOKS_ALLOW_LOOPBACK = False
 # How many hours an Idempotency-Key is remembered.
 OPENCEM_IDEMPOTENCY_HOURS = envint("OPENCEM_IDEMPOTENCY_HOURS", 24, minimum=1)
 

@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--concurrency", type=int, default=2)
-        parser.add_argument("--queues", default="default")
+        parser.add_argument("--queues", default="default,notifications")
         parser.add_argument("--beat", action="store_true", help="also run the scheduler")
 
     def handle(self, *args: Any, **options: Any) -> None:

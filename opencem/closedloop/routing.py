@@ -1,0 +1,65 @@
+"""Who gets a case: the owner of its unit (walking up the tree when a unit has none, a
+manager of the unit standing in for a missing owner), or the next member of a team in
+turn."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import User
+
+from opencem.accounts.choices import Role
+from opencem.accounts.selectors import WHOLE_ORGANISATION, unit_list
+
+if TYPE_CHECKING:
+    from opencem.accounts.models import Unit
+    from opencem.closedloop.models import AlertRule
+
+TEAM_ROLES = (Role.MANAGER, Role.AGENT)
+
+
+def ancestors(unit: Unit) -> list[Unit]:
+    """``unit`` and the units above it, nearest first."""
+    ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    found = {u.pk: u for u in unit_list(scope=WHOLE_ORGANISATION).filter(id__in=ids)
+             .select_related("owner")}
+    return [found[i] for i in reversed(ids) if i in found]
+
+
+def _manager_of(unit: Unit) -> User | None:
+    return (User.objects.filter(is_active=True, memberships__unit_id=unit.pk,
+                                memberships__role=Role.MANAGER).order_by("id").first())
+
+
+def responsible(unit: Unit) -> User | None:
+    """The unit's owner, else its manager (the first made)."""
+    if unit.owner is not None and unit.owner.is_active:
+        return unit.owner
+    return _manager_of(unit)
+
+
+def owner_up_the_tree(unit: Unit, *, skip: int = 0) -> tuple[User | None, Unit | None]:
+    """The first responsible person from ``unit`` upwards (after ``skip`` levels), with the
+    unit they answer for."""
+    for level, candidate in enumerate(ancestors(unit)):
+        if level < skip:
+            continue
+        person = responsible(candidate)
+        if person is not None:
+            return person, candidate
+    return None, None
+
+
+def team_next(rule: AlertRule) -> User | None:
+    """The next member (manager or agent) of the rule's team after the last one given a case;
+    call it with the rule locked."""
+    if rule.team_id is None:
+        return None
+    members = list(User.objects.filter(is_active=True, memberships__unit_id=rule.team_id,
+                                       memberships__role__in=TEAM_ROLES)
+                   .distinct().order_by("id"))
+    if not members:
+        return None
+    last = rule.last_assignee_id
+    after = [m for m in members if last is not None and m.pk > last]
+    return after[0] if after else members[0]

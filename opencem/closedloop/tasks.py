@@ -1,0 +1,34 @@
+"""Celery entry points of the closed loop: thin, each calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from opencem.closedloop.cases import cases_escalate_overdue
+from opencem.closedloop.followup import case_followup_send, cases_followup_send_due
+from opencem.closedloop.notifications import notifications_send_due
+
+
+@shared_task(name="closedloop.send_notification")
+def send_notification(notification_id: int) -> int:
+    """Woken for one new notification: send it and every other one due (oldest first) over
+    one mail connection; a burst of mails goes out in a few sessions."""
+    del notification_id  # sent with the others that are due
+    return notifications_send_due()
+
+
+@shared_task(name="closedloop.send_due_notifications")
+def send_due_notifications() -> int:
+    """Mails whose wake-up was lost or whose server failed (beat)."""
+    return notifications_send_due()
+
+
+@shared_task(name="closedloop.send_followup")
+def send_followup(case_id: int) -> bool:
+    return case_followup_send(case_id=case_id)
+
+
+@shared_task(name="closedloop.sweep")
+def sweep() -> int:
+    """Escalate cases past their SLA and send follow-ups left behind (beat)."""
+    return cases_escalate_overdue() + cases_followup_send_due()

@@ -1,0 +1,225 @@
+"""The outbox relay: hands every committed ``OutboxEvent`` to the consumers of its topic.
+
+Apps register consumers from their ``AppConfig.ready()`` (``register_consumer``). A consumer
+writes its own rows inside the relay's transaction, together with its ``OutboxConsumption``
+mark, so what it does commits exactly once: a worker killed half-way rolls everything back
+and the event is still pending; a consumer that already marked an event never sees it again.
+
+The broker only wakes the relay up: ``outbox_wake`` enqueues ``core.outbox_relay`` once the
+writing transaction commits, and the beat task ``core.outbox_sweep`` drains whatever a lost
+message left behind. A failing consumer leaves the event pending with exponential backoff
+(``next_attempt_at``); after ``MAX_ATTEMPTS`` it is left for an operator (``last_error``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from opencem.core.models import OutboxConsumption, OutboxEvent
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 20
+BATCH = 500
+CHUNK = 50  # events settled in one transaction while nothing fails
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a consumer is given: the event as it was committed."""
+
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """``handle(event)`` is called inside a transaction; it writes, never calls out (mail,
+    HTTP): it writes rows that are sent once it has committed. ``active(topic)`` says
+    whether the consumer wants events of that topic at all now (no alert rule, no webhook
+    endpoint: no), so the relay can pass over the bulk of events with one statement."""
+
+    name: str
+    topics: frozenset[str]
+    handle: Callable[[Event], None]
+    active: Callable[[str], bool] = field(default=lambda topic: True)
+
+
+_consumers: dict[str, Consumer] = {}
+
+
+def register_consumer(consumer: Consumer) -> None:
+    """Register (or replace, by name) a consumer."""
+    _consumers[consumer.name] = consumer
+
+
+def consumers_of(topic: str) -> list[Consumer]:
+    return [c for c in _consumers.values() if topic in c.topics]
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after ``attempts`` failures: 10 s doubling, at most 1 h."""
+    return timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 3600))
+
+
+_local = threading.local()
+
+
+def outbox_wake() -> None:
+    """Wake the relay once the current transaction commits (at once outside one); one
+    wake-up per transaction however many events it wrote."""
+    conn = transaction.get_connection()
+    # Django empties this list when the transaction rolls back, so nothing stays armed.
+    if any(entry[1] is _send_wake for entry in conn.run_on_commit):
+        return
+    transaction.on_commit(_send_wake, robust=True)
+
+
+def _send_wake() -> None:
+    if getattr(_local, "draining", False):
+        # In-process (eager) runs: the drain in progress picks the new events up.
+        _local.again = True
+        return
+    from opencem.core.tasks import outbox_relay  # noqa: PLC0415 (tasks import this module)
+
+    outbox_relay.delay()
+
+
+def _due(now: datetime, older_than: timedelta | None) -> Any:
+    qs = OutboxEvent.objects.filter(dispatched_at__isnull=True, attempts__lt=MAX_ATTEMPTS).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    if older_than is not None:
+        qs = qs.filter(created_at__lte=now - older_than)
+    return qs.order_by("id")
+
+
+def outbox_drain(*, older_than: timedelta | None = None, limit: int = 20_000) -> int:
+    """Hand the due pending events to their consumers; returns how many were settled
+    (handled by every consumer, or wanted by none). ``older_than`` leaves the newest alone
+    (the sweeper: their own wake-up is on its way)."""
+    if getattr(_local, "draining", False):
+        _local.again = True
+        return 0
+    _local.draining = True
+    settled = 0
+    try:
+        while settled < limit:
+            _local.again = False
+            batch = list(_due(timezone.now(), older_than).values_list("id", "topic")[:BATCH])
+            if not batch:
+                break
+            settled += _settle_batch(batch)
+            # Loop until nothing is due: consumers emit events of their own (case.created).
+    finally:
+        _local.draining = False
+    return settled
+
+
+def _settle_batch(batch: list[tuple[int, str]]) -> int:
+    wanted: dict[str, list[Consumer]] = {}
+    for topic in {t for _, t in batch}:
+        wanted[topic] = [c for c in consumers_of(topic) if c.active(topic)]
+    idle = [pk for pk, topic in batch if not wanted[topic]]
+    settled = 0
+    if idle:
+        settled += OutboxEvent.objects.filter(pk__in=idle, dispatched_at__isnull=True).update(
+            dispatched_at=timezone.now())
+    busy = [pk for pk, topic in batch if wanted[topic]]
+    topics = dict(batch)
+    for start in range(0, len(busy), CHUNK):
+        chunk = busy[start:start + CHUNK]
+        together = _settle_together(chunk, topics, wanted)
+        if together is not None:
+            settled += together
+            continue
+        # Something in the chunk failed: each event on its own, so that one failing event
+        # neither holds back nor undoes the others.
+        settled += sum(_settle_one(pk, wanted[topics[pk]]) for pk in chunk)
+    return settled
+
+
+class _Retry(Exception):
+    """A chunk that must be settled event by event."""
+
+
+def _settle_together(pks: list[int], topics: dict[int, str],
+                     wanted: dict[str, list[Consumer]]) -> int | None:
+    """Settle a chunk of events in one transaction (the common case: nothing fails); returns
+    how many were settled, or None when something failed and nothing was kept."""
+    try:
+        with transaction.atomic():
+            qs = OutboxEvent.objects.filter(pk__in=pks, dispatched_at__isnull=True)
+            if connection.features.has_select_for_update_skip_locked:
+                qs = qs.select_for_update(skip_locked=True)
+            rows = list(qs.order_by("id"))
+            if not rows:
+                return 0
+            done = set(OutboxConsumption.objects.filter(event_id__in=[r.pk for r in rows])
+                       .values_list("event_id", "consumer"))
+            marks: list[OutboxConsumption] = []
+            for row in rows:
+                event = Event(row.pk, row.topic, row.payload, row.created_at)
+                for consumer in wanted[topics[row.pk]]:
+                    if (row.pk, consumer.name) not in done:
+                        try:
+                            consumer.handle(event)
+                        except Exception as exc:
+                            raise _Retry from exc
+                        marks.append(OutboxConsumption(consumer=consumer.name,
+                                                       event_id=row.pk))
+            OutboxConsumption.objects.bulk_create(marks)
+            OutboxEvent.objects.filter(pk__in=[r.pk for r in rows]).update(
+                dispatched_at=timezone.now())
+            return len(rows)
+    except (_Retry, IntegrityError):
+        return None
+
+
+def _settle_one(pk: int, consumers: Iterable[Consumer]) -> bool:
+    with transaction.atomic():
+        qs = OutboxEvent.objects.filter(pk=pk, dispatched_at__isnull=True)
+        if connection.features.has_select_for_update_skip_locked:
+            # Another worker has it: leave it to that one.
+            qs = qs.select_for_update(skip_locked=True)
+        row = qs.first()
+        if row is None:
+            return False
+        event = Event(row.pk, row.topic, row.payload, row.created_at)
+        done = set(OutboxConsumption.objects.filter(event_id=pk).values_list("consumer",
+                                                                             flat=True))
+        errors: list[str] = []
+        for consumer in consumers:
+            if consumer.name in done:
+                continue
+            try:
+                with transaction.atomic():
+                    OutboxConsumption.objects.create(consumer=consumer.name, event_id=pk)
+                    consumer.handle(event)
+            except IntegrityError:
+                # Marked meanwhile by a worker that did not lock (SQLite): already handled.
+                continue
+            except Exception as exc:
+                # One failing consumer must not stop the others; it is tried again later.
+                log.exception("outbox consumer %s failed on event %s", consumer.name, pk)
+                errors.append(f"{consumer.name}: {exc!r}"[:500])
+        now = timezone.now()
+        if errors:
+            row.attempts += 1
+            row.next_attempt_at = now + backoff(row.attempts)
+            row.last_error = "\n".join(errors)
+            row.save(update_fields=["attempts", "next_attempt_at", "last_error"])
+            return False
+        row.dispatched_at = now
+        row.save(update_fields=["dispatched_at"])
+        return True

@@ -1,0 +1,95 @@
+"""The outbox relay: each consumer handles each event once, with what it writes committed
+together with its mark; failures back off; events no consumer wants are settled in bulk."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from opencem.core import relay
+from opencem.core.models import IdempotencyRecord, OutboxConsumption, OutboxEvent
+from opencem.core.services import outbox_emit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seen(monkeypatch, admin):
+    """A consumer of ``test.topic`` that writes a row per event (an idempotency record)."""
+    handled: list[int] = []
+
+    def handle(event: relay.Event) -> None:
+        handled.append(event.id)
+        IdempotencyRecord.objects.create(user=admin.user, key=f"event-{event.id}",
+                                         fingerprint="f", status_code=200, response_body="{}")
+        if event.payload.get("fail"):
+            raise RuntimeError("consumer failed")
+
+    monkeypatch.setattr(relay, "_consumers", dict(relay._consumers))
+    relay.register_consumer(relay.Consumer("test", frozenset({"test.topic"}), handle))
+    return handled
+
+
+def test_one_failing_event_does_not_hold_back_the_others_in_its_chunk(seen):
+    good = outbox_emit(topic="test.topic", payload={})
+    bad = outbox_emit(topic="test.topic", payload={"fail": True})
+    later = outbox_emit(topic="test.topic", payload={})
+    assert relay.outbox_drain() == 2
+    assert set(OutboxConsumption.objects.values_list("event_id", flat=True)) == {good.pk,
+                                                                                later.pk}
+    assert IdempotencyRecord.objects.count() == 2
+    bad.refresh_from_db()
+    assert (bad.dispatched_at, bad.attempts) == (None, 1)
+
+
+def test_each_event_is_handled_once_and_marked(seen):
+    first = outbox_emit(topic="test.topic", payload={"n": 1})
+    second = outbox_emit(topic="test.topic", payload={"n": 2})
+    assert relay.outbox_drain() == 2
+    assert relay.outbox_drain() == 0
+    assert seen == [first.pk, second.pk]
+    assert OutboxConsumption.objects.filter(consumer="test").count() == 2
+    assert IdempotencyRecord.objects.count() == 2
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def test_a_failure_rolls_back_what_the_consumer_wrote_and_backs_off(seen):
+    event = outbox_emit(topic="test.topic", payload={"fail": True})
+    assert relay.outbox_drain() == 0
+    event.refresh_from_db()
+    assert (event.attempts, event.dispatched_at) == (1, None)
+    assert "consumer failed" in event.last_error
+    assert event.next_attempt_at > timezone.now() + timedelta(seconds=5)
+    assert IdempotencyRecord.objects.count() == 0
+    assert not OutboxConsumption.objects.exists()
+    tried = len(seen)  # with its chunk, then on its own
+    assert relay.outbox_drain() == 0  # not due yet
+    assert len(seen) == tried
+
+
+def test_backoff_doubles_up_to_an_hour():
+    assert [relay.backoff(n).total_seconds() for n in (1, 2, 3, 20)] == [10, 20, 40, 3600]
+
+
+def test_events_no_consumer_wants_are_settled_in_one_go(seen):
+    outbox_emit(topic="nobody.listens", payload={})
+    outbox_emit(topic="nobody.listens", payload={})
+    assert relay.outbox_drain() == 2
+    assert seen == []
+
+
+def test_the_sweeper_leaves_the_newest_events_to_their_own_wake_up(seen):
+    outbox_emit(topic="test.topic", payload={})
+    assert relay.outbox_drain(older_than=timedelta(seconds=10)) == 0
+    OutboxEvent.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+    assert relay.outbox_drain(older_than=timedelta(seconds=10)) == 1
+
+
+def test_a_committed_event_wakes_the_relay_once_per_transaction(
+        seen, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        outbox_emit(topic="test.topic", payload={})
+        outbox_emit(topic="test.topic", payload={})
+    assert len(callbacks) == 1
