@@ -167,7 +167,8 @@ class RecoveryOut(Schema):
 
 
 class RootCauseOut(Schema):
-    root_cause: str
+    root_cause: str = Field(description="a theme code of the taxonomy")
+    label: str = Field(description='the theme as "Category › Theme"')
     cases: int
     resolved: int
     share: float

@@ -25,6 +25,7 @@ from opencem.closedloop.notifications import notification_queue
 from opencem.core.errors import PermissionDenied, invalid
 from opencem.core.services import outbox_emit
 from opencem.customers.selectors import customer_identities
+from opencem.textanalytics.selectors import theme_labels
 
 if TYPE_CHECKING:
     from opencem.accounts.models import Unit
@@ -145,9 +146,11 @@ def case_set_priority(*, case: Case, priority: str, scope: Scope, actor: User) -
 
 def _check_root_cause(root_cause: str, issue_resolved: bool | None) -> str:
     code = root_cause.strip()
-    # A theme code; the taxonomy's own list is checked once text analytics provides it.
-    if not code or len(code) > ROOT_CAUSE_MAX or any(c.isspace() for c in code):
-        raise invalid(["root_cause"], "give the root cause as a theme code (no spaces)")
+    if not code:
+        raise invalid(["root_cause"], "give the root cause: a theme of the taxonomy")
+    if code not in theme_labels():
+        raise invalid(["root_cause"], f"{code[:ROOT_CAUSE_MAX]!r} is not a theme of the "
+                                      "taxonomy (Text › Themes and rules)")
     if issue_resolved is None:
         raise invalid(["issue_resolved"], "say whether the customer's issue was resolved")
     return code

@@ -13,6 +13,7 @@ from opencem.accounts.selectors import WHOLE_ORGANISATION
 from opencem.closedloop.conditions import Facts
 from opencem.customers.selectors import customers_visible
 from opencem.feedback.selectors import feedback_visible, responses_visible
+from opencem.textanalytics.selectors import analysis_payloads
 
 # Text analytics (built alongside) finds these in a comment; until its results are stored
 # where this app can read them, rules with text conditions are judged on its
@@ -80,29 +81,48 @@ def recent_facts(*, unit_path: str, since: datetime, limit: int
     rows = list(responses.values("id", "unit_id", "unit__path", "nps", "csat", "ces",
                                  "touchpoint", "channel", "customer_id"))
     texts: dict[int, list[str]] = {}
+    comment_ids: dict[int, list[int]] = {}
     comments = feedback_visible(scope=WHOLE_ORGANISATION).filter(
-        response_id__in=[r["id"] for r in rows]).values_list("response_id", "text")
-    for response_id, text in comments:
+        response_id__in=[r["id"] for r in rows]).order_by("id").values_list(
+        "response_id", "id", "text")
+    for response_id, feedback_id, text in comments:
         texts.setdefault(response_id, []).append(text)
-    customers = _customers({r["customer_id"] for r in rows})
-    for r in rows:
-        yield f"response:{r['id']}", Facts(
-            unit_id=r["unit_id"], unit_path=r["unit__path"], nps=r["nps"], csat=r["csat"],
-            ces=r["ces"], touchpoint=r["touchpoint"], channel=r["channel"], kind="survey",
-            text="\n".join(texts.get(r["id"], [])), customer_id=r["customer_id"],
-            customer=customers.get(r["customer_id"], {}))
+        comment_ids.setdefault(response_id, []).append(feedback_id)
     items = list(feedback_visible(scope=WHOLE_ORGANISATION)
                  .filter(response__isnull=True, occurred_at__gte=since,
                          unit__path__startswith=unit_path)
                  .order_by("-occurred_at")
                  .values("id", "unit_id", "unit__path", "rating", "touchpoint", "channel",
                          "kind", "text", "customer_id")[:limit])
+    # What text analytics has judged already: text conditions count those alone.
+    analysed = analysis_payloads(feedback_ids=[*(i for ids in comment_ids.values()
+                                                 for i in ids), *(i["id"] for i in items)])
+    customers = _customers({r["customer_id"] for r in rows})
+    for r in rows:
+        facts = Facts(
+            unit_id=r["unit_id"], unit_path=r["unit__path"], nps=r["nps"], csat=r["csat"],
+            ces=r["ces"], touchpoint=r["touchpoint"], channel=r["channel"], kind="survey",
+            text="\n".join(texts.get(r["id"], [])), customer_id=r["customer_id"],
+            customer=customers.get(r["customer_id"], {}))
+        yield f"response:{r['id']}", _with_analysis(facts, _combined(
+            [analysed[i] for i in comment_ids.get(r["id"], []) if i in analysed]))
     customers = _customers({i["customer_id"] for i in items})
     for i in items:
-        yield f"feedback:{i['id']}", Facts(
+        facts = Facts(
             unit_id=i["unit_id"], unit_path=i["unit__path"], rating=i["rating"],
             touchpoint=i["touchpoint"], channel=i["channel"], kind=i["kind"], text=i["text"],
             customer_id=i["customer_id"], customer=customers.get(i["customer_id"], {}))
+        yield f"feedback:{i['id']}", _with_analysis(facts, analysed.get(i["id"]))
+
+
+def _combined(analyses: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A response's comments judged as one: the first comment's sentiment (as the metrics'
+    sentiment dimension counts it), every comment's themes and emotions."""
+    if not analyses:
+        return None
+    return {**analyses[0],
+            "themes": list(dict.fromkeys(t for a in analyses for t in a["themes"])),
+            "emotions": list(dict.fromkeys(e for a in analyses for e in a["emotions"]))}
 
 
 def _customers(ids: set[int | None]) -> dict[int, dict[str, Any]]:

@@ -14,6 +14,7 @@ from opencem.closedloop.models import AlertRule
 from opencem.closedloop.rules import RuleInput
 from opencem.closedloop.selectors import CaseFilter
 from opencem.surveys.selectors import surveys_visible
+from opencem.textanalytics.selectors import theme_choices
 
 EXAMPLE = json.dumps({"match": "any", "conditions": [
     {"field": "nps", "op": "lte", "value": 6},
@@ -128,14 +129,20 @@ class InboxForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=CaseStatus.choices)
-    root_cause = forms.CharField(max_length=64, required=False,
-                                 help_text="Theme code; needed to resolve or close.")
+    root_cause = forms.ChoiceField(required=False, help_text="Needed to resolve or close.")
     issue_resolved = forms.TypedChoiceField(
         choices=[("", "—"), ("yes", "Yes"), ("no", "No")], required=False,
         coerce=lambda v: v == "yes", empty_value=None, label="Issue resolved?")
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
                            label="Comment", help_text="Kept with the change on the timeline.")
 
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The taxonomy's themes (text analytics): what recurring causes are counted in.
+        field = self.fields["root_cause"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "—"), *theme_choices()]
 
 class NoteForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000,

@@ -16,6 +16,7 @@ from opencem.closedloop.choices import OPEN_STATUSES, CaseStatus
 from opencem.closedloop.models import Case, CaseEvent
 from opencem.core.errors import NotFound, invalid
 from opencem.feedback.selectors import feedback_visible, responses_visible
+from opencem.textanalytics.selectors import theme_labels
 
 MAX_INBOX = 200
 
@@ -189,14 +190,16 @@ def recovery_report(*, scope: Scope, by: str, start: datetime | None = None,
     key, label = RECOVERY_GROUPS[by]
     rows = (qs.values(key, label).annotate(n=Count("id"), r=Count("id", filter=Q(recovered=True)))
             .order_by(label))
+    names = theme_labels() if by == "root_cause" else {}
     return [RecoveryRow(str(row[key]) if row[key] is not None else "",
-                        str(row[label]) if row[label] is not None else "(deleted rule)",
-                        row["n"], row["r"]) for row in rows]
+                        names.get(row[label], str(row[label])) if row[label] is not None
+                        else "(deleted rule)", row["n"], row["r"]) for row in rows]
 
 
 @dataclass(frozen=True)
 class RootCauseRow:
     root_cause: str
+    label: str
     cases: int
     resolved: int
     share: float
@@ -219,7 +222,9 @@ def root_causes_report(*, scope: Scope, unit_path: str = "", start: datetime | N
         counts[cause] += 1
         resolved[cause] += 1 if ok else 0
     total = sum(counts.values())
-    return [RootCauseRow(cause, n, resolved[cause], round(100 * n / total, 1))
+    labels = theme_labels()
+    return [RootCauseRow(cause, labels.get(cause, cause), n, resolved[cause],
+                         round(100 * n / total, 1))
             for cause, n in counts.most_common(limit)]
 
 

@@ -165,6 +165,31 @@ def voices(*, groups: Mapping[K, FeedbackIds], limit: int | None = 5) -> dict[K,
     return found
 
 
+def analysis_payloads(*, feedback_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The stored analysis of each analysed item, in the shape of the ``feedback.analyzed``
+    event's payload (what alert rules judge): sentiment, score, emotions, themes, pillars and
+    effort."""
+    ids = list(feedback_ids)
+    themes: dict[int, list[str]] = {}
+    for feedback_id, code in (ThemeMention.objects.filter(feedback_id__in=ids)
+                              .order_by("id").values_list("feedback_id", "theme__code")):
+        codes = themes.setdefault(feedback_id, [])
+        if code not in codes:
+            codes.append(code)
+    return {a.feedback_id: {"feedback_id": a.feedback_id, "sentiment": a.sentiment,
+                            "sentiment_score": a.score, "emotions": list(a.emotions),
+                            "themes": themes.get(a.feedback_id, []),
+                            "pillars": list(a.pillars), "effort": list(a.effort)}
+            for a in Analysis.objects.filter(feedback_id__in=ids)}
+
+
+def theme_labels() -> dict[str, str]:
+    """``code → "Category › Theme"`` of every theme, switched off or not (a case closed on a
+    theme keeps its root cause after the theme is retired)."""
+    return {t.code: f"{t.category.label} › {t.label}"
+            for t in Theme.objects.select_related("category")}
+
+
 def theme_choices() -> list[tuple[str, str]]:
     """``(code, "Category › Theme")`` of every active theme, for rule forms."""
     return [(t.code, f"{t.category.label} › {t.label}")

@@ -124,7 +124,7 @@ def test_text_rules_wait_for_the_analysis_and_fire_once_per_response(org, admin,
                                                                       survey):
     make_rule(unit=org.company, conditions={"match": "all", "conditions": [
         {"field": "sentiment", "op": "eq", "value": "negative"},
-        {"field": "theme", "op": "in", "value": ["staff"]}]})
+        {"field": "theme", "op": "in", "value": ["staff.friendliness"]}]})
     body = respond(admin.api(), survey.pk, nps=8, reason="Slow till")
     relay()
     assert Alert.objects.count() == 0  # not before the analysis
@@ -133,7 +133,7 @@ def test_text_rules_wait_for_the_analysis_and_fire_once_per_response(org, admin,
         outbox_emit(topic="feedback.analyzed", payload={
             "feedback_id": 1, "response_id": response.pk, "unit_id": response.unit_id,
             "customer_id": response.customer_id, "sentiment": "negative",
-            "sentiment_score": -0.8, "emotions": ["anger"], "themes": ["staff"],
+            "sentiment_score": -0.8, "emotions": ["anger"], "themes": ["staff.friendliness"],
             "pillars": [], "effort": []})
     relay()
     assert Alert.objects.count() == 1

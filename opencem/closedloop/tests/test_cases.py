@@ -52,16 +52,21 @@ def test_closing_needs_a_root_cause_and_whether_it_was_resolved(case, manager_a)
     refused = api.post_json(f"/api/v1/cases/{case.pk}/status", {"status": "closed"})
     assert refused.status_code == 422
     assert refused.json()["error"]["errors"][0]["field"] == "root_cause"
+    unknown = api.post_json(f"/api/v1/cases/{case.pk}/status", {
+        "status": "closed", "root_cause": "rude-cashier", "issue_resolved": True})
+    assert unknown.status_code == 422
+    assert "not a theme of the taxonomy" in unknown.json()["error"]["errors"][0]["message"]
     refused = api.post_json(f"/api/v1/cases/{case.pk}/status",
-                            {"status": "closed", "root_cause": "staff"})
+                            {"status": "closed", "root_cause": "staff.friendliness"})
     assert refused.json()["error"]["errors"][0]["field"] == "issue_resolved"
     case.refresh_from_db()
     assert case.status == "new"
     assert CaseEvent.objects.filter(case=case).count() == 1
     done = api.post_json(f"/api/v1/cases/{case.pk}/status", {
-        "status": "closed", "root_cause": "staff", "issue_resolved": True})
+        "status": "closed", "root_cause": "staff.friendliness", "issue_resolved": True})
     assert done.status_code == 200, done.content
-    assert (done.json()["root_cause"], done.json()["issue_resolved"]) == ("staff", True)
+    assert (done.json()["root_cause"], done.json()["issue_resolved"]) == (
+        "staff.friendliness", True)
     again = api.post_json(f"/api/v1/cases/{case.pk}/status", {"status": "in_progress"})
     assert again.status_code == 422
 
@@ -108,7 +113,7 @@ def test_resolution_sends_the_follow_up_and_the_answer_counts_recovery(
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         answer = manager_a.api().post_json(f"/api/v1/cases/{case.pk}/status", {
-            "status": "resolved", "root_cause": "waiting_time", "issue_resolved": True})
+            "status": "resolved", "root_cause": "service.waiting", "issue_resolved": True})
     assert answer.status_code == 200, answer.content
     invitation = Invitation.objects.get(survey=followup)
     assert invitation.status == "sent"
@@ -120,12 +125,15 @@ def test_resolution_sends_the_follow_up_and_the_answer_counts_recovery(
     case.refresh_from_db()
     assert (case.followup_nps, case.recovered) == (8, True)
     report = admin.api().get("/api/v1/reports/recovery?by=root_cause").json()
-    assert report == [{"key": "waiting_time", "label": "waiting_time", "followed_up": 1,
-                       "recovered": 1, "rate": 100.0}]
+    assert report == [{"key": "service.waiting",
+                       "label": "Customer service › Waiting to get through",
+                       "followed_up": 1, "recovered": 1, "rate": 100.0}]
     by_unit = admin.api().get("/api/v1/reports/recovery?by=unit").json()
     assert by_unit[0]["key"] == "STORE-A"
     causes = admin.api().get("/api/v1/reports/root-causes?unit=NORTH").json()
-    assert causes == [{"root_cause": "waiting_time", "cases": 1, "resolved": 1, "share": 100.0}]
+    assert causes == [{"root_cause": "service.waiting",
+                       "label": "Customer service › Waiting to get through",
+                       "cases": 1, "resolved": 1, "share": 100.0}]
 
 
 def test_a_detractor_who_stays_a_detractor_is_not_recovered(org, admin, manager_a, survey):
@@ -135,7 +143,7 @@ def test_a_detractor_who_stays_a_detractor_is_not_recovered(org, admin, manager_
     relay()
     case = Case.objects.get()
     manager_a.api().post_json(f"/api/v1/cases/{case.pk}/status", {
-        "status": "resolved", "root_cause": "staff", "issue_resolved": False})
+        "status": "resolved", "root_cause": "staff.friendliness", "issue_resolved": False})
     assert case_followup_send(case_id=case.pk)
     assert not case_followup_send(case_id=case.pk)  # once
     respond(admin.api(), followup.pk, nps=5)

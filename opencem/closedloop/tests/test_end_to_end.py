@@ -59,7 +59,7 @@ def test_a_detractor_reaches_the_manager_and_is_followed_up_to_recovery(
     assert f"/cases/{case.pk}/" in text
 
     answer = manager_a.api().post_json(f"/api/v1/cases/{case.pk}/status", {
-        "status": "resolved", "root_cause": "waiting_time", "issue_resolved": True})
+        "status": "resolved", "root_cause": "service.waiting", "issue_resolved": True})
     assert answer.status_code == 200, answer.content
 
     (invitation_mail,) = wait_for(lambda: inbox.to("ann@example.com"),

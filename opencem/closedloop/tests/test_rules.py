@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from opencem.closedloop.models import AlertRule
 from opencem.closedloop.tests.factories import DETRACTOR, make_survey, respond
+from opencem.textanalytics.services import analysis_run_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,26 @@ def test_the_preview_counts_the_last_30_days_and_stores_nothing(admin, survey):
     assert AlertRule.objects.count() == 0
     bad = api.post_json("/api/v1/alert-rules/preview", {"unit": "ACME", "conditions": {}})
     assert bad.status_code == 422
+
+
+def test_the_preview_judges_text_conditions_on_what_text_analytics_stored(admin, survey):
+    api = admin.api()
+    respond(api, survey.pk, nps=9, reason="Lovely staff, quick and easy.", email="a@x.test")
+    respond(api, survey.pk, nps=8, reason="The parcel never arrived and nobody answers the "
+                                          "phone.", email="b@x.test")
+    respond(api, survey.pk, nps=3, email="c@x.test")  # no comment: no sentiment to judge
+    unhappy = {"match": "all", "conditions": [
+        {"field": "sentiment", "op": "eq", "value": "negative"}]}
+
+    def preview() -> dict:
+        answer = api.post_json("/api/v1/alert-rules/preview", {"unit": "ACME",
+                                                               "conditions": unhappy})
+        assert answer.status_code == 200, answer.content
+        return answer.json()
+
+    assert (preview()["fired"], preview()["needs_text"]) == (0, True)  # nothing judged yet
+    analysis_run_pending()
+    assert (preview()["judged"], preview()["fired"], preview()["responses"]) == (3, 1, 1)
 
 
 def test_the_rule_page_previews_and_saves(client, admin, survey):

@@ -49,11 +49,13 @@ def test_the_case_page_closes_with_a_root_cause_and_refuses_without(client, case
     refused = client.post(f"/cases/{case.pk}/status", {"status": "closed"})
     assert refused.status_code == 422
     assert "root cause" in refused.content.decode()
-    done = client.post(f"/cases/{case.pk}/status", {"status": "closed", "root_cause": "staff",
-                                                    "issue_resolved": "yes", "note": "Done"})
+    done = client.post(f"/cases/{case.pk}/status", {
+        "status": "closed", "root_cause": "staff.friendliness", "issue_resolved": "yes",
+        "note": "Done"})
     assert done.status_code == 302
     case.refresh_from_db()
-    assert (case.status, case.root_cause, case.issue_resolved) == ("closed", "staff", True)
+    assert (case.status, case.root_cause, case.issue_resolved) == (
+        "closed", "staff.friendliness", True)
 
 
 def test_notes_and_messages_from_the_case_page(client, case, manager_a):
@@ -85,11 +87,11 @@ def test_taking_a_case(client, case, agent_a):
 
 def test_the_reports_page(client, case, manager_a):
     manager_a.api().post_json(f"/api/v1/cases/{case.pk}/status", {
-        "status": "resolved", "root_cause": "staff", "issue_resolved": True})
+        "status": "resolved", "root_cause": "staff.friendliness", "issue_resolved": True})
     client.force_login(manager_a.user)
     page = client.get("/cases/reports/?start=2000-01-01").content.decode()
     assert "Top root causes" in page
-    assert ">staff<" in page
+    assert "Staff › Friendly, helpful staff <code>staff.friendliness</code>" in page
 
 
 def test_the_customer_card_and_its_api(client, case, manager_a, manager_b):
