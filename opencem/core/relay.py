@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -86,14 +87,47 @@ def outbox_wake() -> None:
     transaction.on_commit(_send_wake, robust=True)
 
 
+# A web process wakes the relay at most once per WAKE_INTERVAL: under load a wake-up per
+# response would cost the response a broker round trip for nothing. The relay woken at time w
+# drains once more at w + WAKE_INTERVAL + WAKE_MARGIN or later (``outbox_relay_run``), so the
+# events whose wake-up was held back in between are taken by it; the margin covers the
+# difference between the web and worker machines' clocks.
+WAKE_INTERVAL = 0.1
+WAKE_MARGIN = 0.1
+POLL = 0.02
+_last_wake = 0.0
+
+
 def _send_wake() -> None:
+    global _last_wake  # noqa: PLW0603 (one time per process, see WAKE_INTERVAL)
     if getattr(_local, "draining", False):
         # In-process (eager) runs: the drain in progress picks the new events up.
         _local.again = True
         return
     from opencem.core.tasks import outbox_relay  # noqa: PLC0415 (tasks import this module)
 
-    outbox_relay.delay()
+    if outbox_relay.app.conf.task_always_eager:
+        outbox_relay.delay()
+        return
+    now = time.time()
+    if now - _last_wake < WAKE_INTERVAL:
+        return  # the relay woken at _last_wake drains again after these events committed
+    _last_wake = now
+    outbox_relay.delay(woken_at=now)
+
+
+def outbox_relay_run(*, woken_at: float | None = None) -> int:
+    """Drain the outbox for a wake-up sent at ``woken_at`` (epoch seconds): at once, and
+    until a drain has started after the wake-up's window closed (see WAKE_INTERVAL). A relay
+    started late drains once; one started at once polls for a fifth of a second at most."""
+    until = -1.0 if woken_at is None else woken_at + WAKE_INTERVAL + WAKE_MARGIN
+    settled = 0
+    while True:
+        started = time.time()
+        settled += outbox_drain()
+        if started >= until:
+            return settled
+        time.sleep(max(0.0, min(POLL, until - time.time())))
 
 
 def _due(now: datetime, older_than: timedelta | None) -> Any:

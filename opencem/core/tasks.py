@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
-from opencem.core.relay import outbox_drain
+from opencem.core.relay import outbox_drain, outbox_relay_run
 from opencem.core.services import idempotency_records_purge
 
 
@@ -22,9 +22,9 @@ def ping(marker: str) -> str:
 
 
 @shared_task(name="core.outbox_relay")
-def outbox_relay() -> int:
+def outbox_relay(woken_at: float | None = None) -> int:
     """Hand the pending outbox events to their consumers (woken when events commit)."""
-    return outbox_drain()
+    return outbox_relay_run(woken_at=woken_at)
 
 
 @shared_task(name="core.outbox_sweep")

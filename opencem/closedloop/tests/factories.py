@@ -55,3 +55,4 @@ def relay() -> int:
     settled = outbox_drain()
     notifications_send_due()
     return settled
+

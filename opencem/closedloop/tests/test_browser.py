@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog
     from pytest_django.live_server_helper import LiveServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("starter_taxonomy")]
 
 SCRIPT = "<script>alert('cases')</script>"
 

@@ -22,6 +22,7 @@ from opencem.closedloop.tests.live import (
 from opencem.surveys.models import Invitation
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("starter_taxonomy"),
               pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")]
 
 

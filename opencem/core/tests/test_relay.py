@@ -93,3 +93,58 @@ def test_a_committed_event_wakes_the_relay_once_per_transaction(
         outbox_emit(topic="test.topic", payload={})
         outbox_emit(topic="test.topic", payload={})
     assert len(callbacks) == 1
+
+
+class _Clock:
+    """Epoch time under the test's control; sleeping moves it on."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> _Clock:
+    fake = _Clock(1_000_000.0)
+    monkeypatch.setattr(relay, "time", fake)
+    monkeypatch.setattr(relay, "_last_wake", 0.0)
+    return fake
+
+
+def test_with_a_broker_a_process_wakes_the_relay_at_most_once_per_interval(clock,
+                                                                         monkeypatch):
+    from opencem.core.tasks import outbox_relay  # noqa: PLC0415
+
+    sent: list[float] = []
+    monkeypatch.setitem(outbox_relay.app.conf, "task_always_eager", False)
+
+    def delay(*, woken_at: float) -> None:
+        sent.append(woken_at)
+
+    monkeypatch.setattr(outbox_relay, "delay", delay)
+    relay._send_wake()
+    clock.now += relay.WAKE_INTERVAL / 2
+    relay._send_wake()  # held back: the relay woken just before drains again after this
+    clock.now += relay.WAKE_INTERVAL
+    relay._send_wake()
+    assert sent == [1_000_000.0, 1_000_000.0 + 1.5 * relay.WAKE_INTERVAL]
+
+
+def test_a_woken_relay_drains_again_once_the_wake_ups_it_stands_for_are_over(clock,
+                                                                           monkeypatch):
+    drains: list[float] = []
+    monkeypatch.setattr(relay, "outbox_drain", lambda: drains.append(clock.now) or 1)
+    woken = clock.now
+    assert relay.outbox_relay_run(woken_at=woken) == len(drains)
+    assert drains[0] == woken
+    # The last drain started after every held-back wake-up could have committed its events.
+    assert drains[-1] >= woken + relay.WAKE_INTERVAL + relay.WAKE_MARGIN
+    assert len(drains) <= 2 + (relay.WAKE_INTERVAL + relay.WAKE_MARGIN) / relay.POLL
+    drains.clear()
+    relay.outbox_relay_run(woken_at=woken - 60)  # started late: once is enough
+    assert len(drains) == 1
