@@ -59,6 +59,9 @@ class ApiClient(Client):
     def post_json(self, path: str, body: object, **extra: Any) -> Any:
         return self.post(path, body, content_type="application/json", **extra)
 
+    def put_json(self, path: str, body: object, **extra: Any) -> Any:
+        return self.put(path, body, content_type="application/json", **extra)
+
 
 @dataclass
 class Org:

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from opencem.accounts.choices import Role, UnitKind
 from opencem.accounts.models import Unit
+from opencem.accounts.selectors import owner_candidates
 from opencem.core.errors import ApplicationError
 
 _INDENT = "\u2014 "
@@ -83,11 +84,18 @@ class UnitEditForm(SettingsForm):
     name = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=UnitKind.choices)
     parent = UnitChoiceField(queryset=Unit.objects.none(), label="Parent unit")
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label="Owner", empty_label="Nobody",
+        help_text="Cases about this unit's customers go to the owner; without one, to its "
+                  "first manager, else up the tree.")
 
     def __init__(self, *args: Any, unit: Unit, units: QuerySet[Unit], **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"name": unit.name, "kind": unit.kind,
-                                      "parent": unit.parent_id})
+                                      "parent": unit.parent_id, "owner": unit.owner_id})
         super().__init__(*args, **kwargs)
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)
+        owner.queryset = owner_candidates(unit)
         if unit.parent_id is None:
             # The company root has no parent and keeps none.
             del self.fields["parent"]

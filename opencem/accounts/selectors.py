@@ -136,6 +136,14 @@ def unit_list(*, scope: Scope) -> QuerySet[Unit]:
     return scope.filter_units(Unit.objects.all()).order_by("path")
 
 
+def owner_candidates(unit: Unit) -> QuerySet[User]:
+    """Who may own ``unit``: active users with a role on it or on a unit above it (they see
+    it), the people cases are routed to."""
+    lineage = [int(part) for part in unit.path.strip("/").split("/") if part]
+    return (User.objects.filter(is_active=True, memberships__unit_id__in=lineage)
+            .distinct().order_by("username"))
+
+
 def unit_get_by_code(code: str) -> Unit | None:
     return Unit.objects.filter(code=code).first()
 

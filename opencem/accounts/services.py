@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from opencem.accounts import selectors
 from opencem.accounts.choices import Role, UnitKind
 from opencem.accounts.models import ApiKey, Membership, Unit
 from opencem.core.errors import ApplicationError, invalid
@@ -49,6 +50,17 @@ def unit_create(*, code: str, name: str, kind: str = UnitKind.STORE,
     unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
     unit.depth = parent.depth + 1 if parent else 0
     unit.save(update_fields=["path", "depth"])
+    return unit
+
+
+def unit_owner_set(*, unit: Unit, owner: User | None) -> Unit:
+    """Name the person responsible for ``unit`` (cases about its customers go to them), or
+    nobody: then its first manager, or the next unit up, answers for it."""
+    if owner is not None and not selectors.owner_candidates(unit).filter(pk=owner.pk).exists():
+        raise invalid(["owner"], f"{owner.get_username()!r} has no role on {unit.code} or a "
+                                 "unit above it")
+    unit.owner = owner
+    unit.save(update_fields=["owner", "updated_at"])
     return unit
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -170,8 +171,10 @@ def unit_edit(request: HttpRequest, unit_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.unit_update(unit=unit, name=data["name"], kind=data["kind"],
-                                 parent=data.get("parent"))
+            with transaction.atomic():
+                services.unit_update(unit=unit, name=data["name"], kind=data["kind"],
+                                     parent=data.get("parent"))
+                services.unit_owner_set(unit=unit, owner=data.get("owner"))
         except ApplicationError as exc:
             apply_service_error(form, exc)
         else:

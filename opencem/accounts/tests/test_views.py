@@ -423,3 +423,40 @@ def test_a_failed_setup_email_still_creates_the_user_and_says_so(
     assert response.status_code == 200
     assert "could not be sent" in response.content.decode()
     assert User.objects.filter(username="fran").exists()
+
+
+def test_an_admin_names_a_units_owner_among_the_people_who_see_it(
+        admin: Persona, manager_a: Persona, manager_b: Persona, org: Org) -> None:
+    page = signed_in(admin).get(reverse("unit_edit", args=[org.store_a.pk])).content.decode()
+    assert "manager_a" in page
+    assert "manager_b" not in page  # no role on Store A or above: not offered
+    done = signed_in(admin).post(reverse("unit_edit", args=[org.store_a.pk]), {
+        "name": "Store A", "kind": UnitKind.STORE, "parent": org.north.pk,
+        "owner": manager_a.user.pk})
+    assert done.status_code == 302
+    org.store_a.refresh_from_db()
+    assert org.store_a.owner == manager_a.user
+    refused = signed_in(admin).post(reverse("unit_edit", args=[org.store_a.pk]), {
+        "name": "Store A renamed", "kind": UnitKind.STORE, "parent": org.north.pk,
+        "owner": manager_b.user.pk})
+    assert refused.status_code == 422
+    org.store_a.refresh_from_db()
+    assert (org.store_a.name, org.store_a.owner) == ("Store A", manager_a.user)
+
+
+def test_the_api_names_and_clears_a_units_owner(admin: Persona, manager_a: Persona,
+                                                 manager_b: Persona, org: Org) -> None:
+    api = admin.api()
+    named = api.put_json("/api/v1/units/STORE-A/owner", {"owner": "manager_a"})
+    assert named.status_code == 200, named.content
+    assert named.json()["owner"] == "manager_a"
+    listed = {u["code"]: u["owner"] for u in api.get("/api/v1/units").json()}
+    assert listed["STORE-A"] == "manager_a"
+    stranger = api.put_json("/api/v1/units/STORE-A/owner", {"owner": "manager_b"})
+    assert stranger.status_code == 422
+    assert stranger.json()["error"]["errors"][0]["field"] == "owner"
+    assert manager_a.api().put_json("/api/v1/units/STORE-A/owner",
+                                    {"owner": None}).status_code == 403
+    cleared = api.put_json("/api/v1/units/STORE-A/owner", {"owner": None})
+    assert cleared.json()["owner"] is None
+    assert api.put_json("/api/v1/units/NOPE/owner", {"owner": None}).status_code == 404
