@@ -1,9 +1,11 @@
 """Text analytics benchmark and evaluation: ``make bench-text`` (``python -m bench.text``).
 
-Prints, in one run:
+Prints, in one run, for the default pipeline (the cascade: fast encoder, MiniLM for the
+sentences its head is unsure of) and, for comparison, MiniLM on every sentence:
 * comments per second of the full pipeline (redaction, language, sentences, embeddings,
   sentiment, emotions, effort, pillars, starter-taxonomy themes), warm, on the threads given
-  by ``OPENCEM_NLP_THREADS`` (default: every core; ``make bench-text`` sets 2);
+  by ``OPENCEM_NLP_THREADS`` (default: every core; ``make bench-text`` sets 2), and the share
+  of sentences that went to MiniLM;
 * accuracy and macro-F1 of sentiment on the held-out labelled sets, next to VADER on the same
   rows (3 classes where the data has a neutral class; on 2-class data a score ≥ 0 counts as
   positive for both);
@@ -56,22 +58,26 @@ def _vader_label(compound: float, three: bool) -> str:
     return "negative" if compound <= -0.05 else "neutral"
 
 
-def evaluate(analyzer: Analyzer, data_dir: Path) -> None:
+def evaluate(analyzers: dict[str, Analyzer], data_dir: Path) -> None:
     vader = SentimentIntensityAnalyzer()
     print("\nSentiment on held-out sets (never trained on)")
-    print(f"{'set':<45} {'rows':>6} {'ours acc':>9} {'ours F1':>8} {'VADER acc':>10} "
-          f"{'VADER F1':>9}")
+    print(f"{'set':<42} {'rows':>5} {'method':<22} {'acc':>6} {'F1':>6} {'to MiniLM':>9}")
     for name, rows in held_out_sets(data_dir).items():
         truth = [r.label for r in rows]
         classes = [c for c in CLASSES if c in set(truth)]
         three = len(classes) == 3
-        results = analyzer.analyze([r.text for r in rows])
-        ours = [r.sentiment if three else ("positive" if r.score >= 0 else "negative")
-                for r in results]
+        for method, analyzer in analyzers.items():
+            seen, slow = analyzer.sentences_seen, analyzer.sentences_to_minilm
+            results = analyzer.analyze([r.text for r in rows])
+            share = ((analyzer.sentences_to_minilm - slow)
+                     / max(analyzer.sentences_seen - seen, 1))
+            ours = [r.sentiment if three else ("positive" if r.score >= 0 else "negative")
+                    for r in results]
+            print(f"{name:<42} {len(rows):>5} {method:<22} {accuracy(truth, ours):>6.3f} "
+                  f"{macro_f1(truth, ours, classes):>6.3f} {share:>9.0%}")
         theirs = [_vader_label(vader.polarity_scores(r.text)["compound"], three) for r in rows]
-        print(f"{name:<45} {len(rows):>6} {accuracy(truth, ours):>9.3f} "
-              f"{macro_f1(truth, ours, classes):>8.3f} {accuracy(truth, theirs):>10.3f} "
-              f"{macro_f1(truth, theirs, classes):>9.3f}")
+        print(f"{name:<42} {len(rows):>5} {'VADER':<22} {accuracy(truth, theirs):>6.3f} "
+              f"{macro_f1(truth, theirs, classes):>6.3f}")
 
 
 def _luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
@@ -154,14 +160,17 @@ def pii_recall(n: int = 2000) -> None:
 def _timed(analyzer: Analyzer, comments: list[str], warm: list[str], what: str) -> None:
     analyzer.analyze(warm)  # warm: models loaded, code paths run
     analyzer.encoder.clear_cache()  # no sentence timed below was embedded before
+    seen, slow = analyzer.sentences_seen, analyzer.sentences_to_minilm
     started = time.perf_counter()
     for at in range(0, len(comments), 256):
         analyzer.analyze(comments[at:at + 256])
     seconds = time.perf_counter() - started
     threads = os.environ.get("OPENCEM_NLP_THREADS", "all")
     words = sum(len(c.split()) for c in comments) / len(comments)
-    print(f"Full pipeline, warm, {threads} threads, {what} ({words:.0f} words on average): "
-          f"{len(comments)} in {seconds:.1f} s = {len(comments) / seconds:.0f} comments/s")
+    share = (analyzer.sentences_to_minilm - slow) / max(analyzer.sentences_seen - seen, 1)
+    print(f"  {threads} threads, {what} ({words:.0f} words on average): {len(comments)} in "
+          f"{seconds:.1f} s = {len(comments) / seconds:.0f} comments/s "
+          f"({share:.0%} of sentences to MiniLM)")
 
 
 def throughput(analyzer: Analyzer, data_dir: Path, n: int) -> None:
@@ -182,9 +191,15 @@ def main() -> int:
     if not data_dir.is_dir():
         print(f"{data_dir} is missing: run `make nlp-data` first", file=sys.stderr)
         return 2
-    analyzer = Analyzer(themes=starter_themes())
-    throughput(analyzer, data_dir, int(os.environ.get("BENCH_TEXT_COMMENTS", "2000")))
-    evaluate(analyzer, data_dir)
+    default = Analyzer(themes=starter_themes())
+    analyzers = {f"default ({'cascade' if default.fast else 'MiniLM'})": default}
+    if default.fast is not None:
+        analyzers["MiniLM only"] = Analyzer(themes=starter_themes(), cascade=False)
+    n = int(os.environ.get("BENCH_TEXT_COMMENTS", "2000"))
+    for method, analyzer in analyzers.items():
+        print(f"Full pipeline, warm, {method}:")
+        throughput(analyzer, data_dir, n)
+    evaluate(analyzers, data_dir)
     pii_recall()
     return 0
 

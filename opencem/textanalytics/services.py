@@ -27,7 +27,7 @@ from opencem.textanalytics.models import (
     ThemeMention,
     ThemeProposal,
 )
-from opencem.textanalytics.nlp.pipeline import MODEL_VERSION, Analyzer, TextResult
+from opencem.textanalytics.nlp.pipeline import Analyzer, TextResult
 from opencem.textanalytics.nlp.themes import ThemeSpec, phrase_pattern
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,12 @@ def analysis_run_batch(*, feedback_ids: Sequence[int], analyzer: Analyzer | None
     analyzer = analyzer or analyzer_current()
     results = analyzer.analyze([r.text for r in rows], languages=[r.language for r in rows])
     with transaction.atomic():
-        _store(rows, results)
+        _store(rows, results, model_version=analyzer.model_version)
     return len(rows)
 
 
-def _store(rows: Sequence[selectors.PendingItem], results: Sequence[TextResult]) -> None:
+def _store(rows: Sequence[selectors.PendingItem], results: Sequence[TextResult], *,
+           model_version: str) -> None:
     now = timezone.now()
     existing = {a.feedback_id: a for a in Analysis.objects.filter(
         feedback_id__in=[r.feedback_id for r in rows])}
@@ -106,7 +107,7 @@ def _store(rows: Sequence[selectors.PendingItem], results: Sequence[TextResult])
         analysis.pillars = list(result.pillars)
         analysis.pii = sorted(set(result.pii))
         analysis.sentences = [[s.start, s.end, s.sentiment, s.score] for s in result.sentences]
-        analysis.model_version = MODEL_VERSION
+        analysis.model_version = model_version
         analysis.stale = False
         analysis.analysed_at = now
         (changed if analysis.pk else fresh).append(analysis)

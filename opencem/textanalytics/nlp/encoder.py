@@ -64,6 +64,20 @@ class Encoder:
                 out[missing[text]] = vector
         return out
 
+    @property
+    def vocab_size(self) -> int:
+        """How many token ids the tokenizer knows."""
+        size: int = self._tokenizer.get_vocab_size()
+        return size
+
+    def hidden_mean(self, ids: npt.NDArray[np.int64]) -> Vectors:
+        """The model's outputs for unpadded rows of token ids, averaged over the positions
+        (not normalised): what the fast encoder's table is made of."""
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                          "token_type_ids": np.zeros_like(ids)})[0]
+        result: Vectors = hidden.mean(axis=1).astype(np.float32)
+        return result
+
     def clear_cache(self) -> None:
         """Forget the sentences seen so far (the benchmark times cold sentences)."""
         self._cache.clear()

@@ -16,16 +16,19 @@ import numpy.typing as npt
 from opencem.textanalytics.nlp.encoder import MODEL_DIR, Vectors
 
 SENTIMENT_HEAD = MODEL_DIR / "sentiment_head.npz"
+FAST_HEAD = MODEL_DIR / "fast_sentiment_head.npz"
 Floats = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
 class Head:
-    """``softmax(x @ weights + bias)`` over ``classes``."""
+    """``softmax(x @ weights + bias)`` over ``classes``; ``accept`` is the least top
+    probability the cascade takes from this head without asking the larger model (0: always)."""
 
     classes: tuple[str, ...]
     weights: Floats
     bias: Floats
+    accept: float = 0.0
 
     def probabilities(self, vectors: Vectors) -> Floats:
         logits = vectors @ self.weights + self.bias
@@ -36,13 +39,15 @@ class Head:
 
     def save(self, path: Path) -> None:
         np.savez_compressed(path, classes=np.array(self.classes), weights=self.weights,
-                            bias=self.bias)
+                            bias=self.bias, accept=np.array(self.accept))
 
     @classmethod
     def load(cls, path: Path) -> Head:
         with np.load(path) as data:
+            accept = float(data["accept"]) if "accept" in data.files else 0.0
             return cls(tuple(str(c) for c in data["classes"]),
-                       data["weights"].astype(np.float32), data["bias"].astype(np.float32))
+                       data["weights"].astype(np.float32), data["bias"].astype(np.float32),
+                       accept)
 
 
 def train_softmax(x: Vectors, y: npt.NDArray[np.int64], classes: tuple[str, ...], *,
@@ -82,3 +87,9 @@ def _adam(param: Floats, grad: Floats, m: Floats, v: Floats, *, step: int, rate:
 def sentiment_head() -> Head:
     """The committed sentiment head (negative / neutral / positive)."""
     return Head.load(SENTIMENT_HEAD)
+
+
+@lru_cache(maxsize=1)
+def fast_sentiment_head() -> Head:
+    """The committed head on the fast encoder's vectors, with the cascade's threshold."""
+    return Head.load(FAST_HEAD)

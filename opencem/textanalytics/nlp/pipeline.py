@@ -4,23 +4,36 @@ redact PII -> detect language -> split sentences -> embed every sentence of the 
 -> sentiment per sentence and overall -> emotions, effort, pillars -> themes per sentence.
 Everything after redaction reads the redacted text, so stored spans point into
 ``redacted_text`` and no model or mention ever holds the PII.
+
+By default sentences are embedded by the fast encoder (``nlp.fast``, static vectors distilled
+from MiniLM) and its head decides their sentiment; only the sentences it is unsure of (top
+probability under the head's ``accept`` threshold) are embedded by MiniLM and take its head's
+sentiment. Semantic theme matching needs MiniLM's vectors (the static ones are too coarse for
+it), so in the cascade it covers the sentences that went to MiniLM; phrase rules cover every
+sentence. ``OPENCEM_NLP_MODE=minilm`` (or ``Analyzer(cascade=False)``) runs MiniLM on every
+sentence instead.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from opencem.textanalytics.nlp.encoder import Encoder, Vectors, shared_encoder
-from opencem.textanalytics.nlp.heads import Head, sentiment_head
+from opencem.textanalytics.nlp.encoder import DIMENSIONS, Encoder, Vectors, shared_encoder
+from opencem.textanalytics.nlp.fast import FastEncoder, shared_fast_encoder
+from opencem.textanalytics.nlp.heads import Head, fast_sentiment_head, sentiment_head
 from opencem.textanalytics.nlp.pii import redact
 from opencem.textanalytics.nlp.signals import effort_of, emotions_of, pillars_of, sentiment_cues
 from opencem.textanalytics.nlp.text import detect_language, sentence_spans
 from opencem.textanalytics.nlp.themes import ThemeMatcher, ThemeSpec
 
-MODEL_VERSION = "minilm-int8+sentiment-head-1+cues-1"
+MINILM_VERSION = "minilm-int8+sentiment-head-1+cues-1"
+CASCADE_VERSION = "cascade-1+static-1+minilm-int8+sentiment-head-1+cues-1"
+CASCADE = os.environ.get("OPENCEM_NLP_MODE", "cascade") != "minilm"
+MODEL_VERSION = CASCADE_VERSION if CASCADE else MINILM_VERSION
 # How far one customer-service cue moves the head's log-odds (see ``signals.sentiment_cues``).
 CUE_WEIGHT = 1.0
 
@@ -78,20 +91,49 @@ class Analyzer:
     """Analyses batches of comments; build one per process and per taxonomy."""
 
     def __init__(self, *, themes: Sequence[ThemeSpec] = (), encoder: Encoder | None = None,
-                 head: Head | None = None) -> None:
+                 head: Head | None = None, cascade: bool = CASCADE,
+                 fast: FastEncoder | None = None, fast_head: Head | None = None) -> None:
         self.encoder = encoder or shared_encoder()
         self.head = head or sentiment_head()
+        self.fast = (fast or shared_fast_encoder()) if cascade else None
+        self.fast_head = (fast_head or fast_sentiment_head()) if cascade else None
         self.matcher = ThemeMatcher(themes, encoder=self.encoder)
+        self.sentences_seen = 0
+        self.sentences_to_minilm = 0
+
+    @property
+    def model_version(self) -> str:
+        """What produced the results (stored with each analysis)."""
+        return CASCADE_VERSION if self.fast is not None else MINILM_VERSION
+
+    def _embed(self, sentences: list[str]) -> tuple[Vectors, np.ndarray]:
+        """MiniLM vectors (for themes; zero rows for sentences the cascade did not send to
+        MiniLM) and sentiment probabilities, one row per sentence."""
+        self.sentences_seen += len(sentences)
+        if self.fast is None or self.fast_head is None:
+            vectors = self.encoder.encode(sentences)
+            self.sentences_to_minilm += len(sentences)
+            return vectors, self.head.probabilities(vectors)
+        probabilities = self.fast_head.probabilities(self.fast.encode(sentences))
+        unsure = np.flatnonzero(probabilities.max(axis=1) < self.fast_head.accept)
+        vectors = np.zeros((len(sentences), DIMENSIONS), dtype=np.float32)
+        if len(unsure):
+            vectors[unsure] = self.encoder.encode([sentences[i] for i in unsure])
+            probabilities[unsure] = self.head.probabilities(vectors[unsure])
+            self.sentences_to_minilm += len(unsure)
+        return vectors, probabilities
 
     def analyze(self, texts: Sequence[str], *, languages: Sequence[str] = ()) -> list[TextResult]:
         """One result per text, in order. ``languages`` gives known languages (blank: detect)."""
         redacted = [redact(t or "") for t in texts]
         spans = [sentence_spans(r) for r, _ in redacted]
         flat = [r[s:e] for (r, _), sp in zip(redacted, spans, strict=True) for s, e in sp]
-        vectors = self.encoder.encode(flat) if flat else np.zeros((0, 384), np.float32)
-        probabilities = self.head.probabilities(vectors) if flat else vectors[:, :3]
         if flat:
+            vectors, probabilities = self._embed(flat)
             probabilities = self._with_cues(probabilities, flat)
+        else:
+            vectors = np.zeros((0, DIMENSIONS), np.float32)
+            probabilities = vectors[:, :3]
         results: list[TextResult] = []
         at = 0
         for i, ((clean, findings), sp) in enumerate(zip(redacted, spans, strict=True)):
