@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,8 @@ from opencem.accounts.models import Unit
 from opencem.accounts.services import apikey_create, membership_grant, unit_create, user_create
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Playwright
+    from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Playwright
+    from pytest_django.live_server_helper import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -172,3 +173,49 @@ def screenshot() -> Callable[[Page, str], None]:
             page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
     return take
+
+
+@dataclass
+class Session:
+    """One test's browser tab, with the dialogs it raised (none, unless a page is broken)."""
+
+    page: Page
+    base_url: str
+    dialogs: list[str] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def sign_in(self, username: str, password: str) -> None:
+        self.page.goto(self.url("/login/"))
+        self.page.get_by_label("Username").fill(username)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.get_by_role("button", name="Sign out").wait_for()
+
+    def sign_out(self) -> None:
+        self.page.get_by_role("button", name="Sign out").click()
+        self.page.get_by_role("heading", name="Sign in").wait_for()
+
+
+@pytest.fixture
+def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def session(context: BrowserContext, live_server: LiveServer) -> Session:
+    page = context.new_page()
+    result = Session(page=page, base_url=live_server.url)
+
+    def on_dialog(dialog: Dialog) -> None:
+        # Confirmations (revoking a key) are accepted; every dialog is recorded, so a test
+        # can assert that no injected script ever raised an alert.
+        result.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.accept()
+
+    page.on("dialog", on_dialog)
+    return result

@@ -1,20 +1,12 @@
-"""Fixtures for the accounts browser tests: a fresh context per test on the session's
-Chromium (``opencem/conftest.py``), and a signed-in tab helper."""
+"""Helpers of the accounts tests (the browser fixtures are in ``opencem/conftest.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pytest
+from opencem.conftest import Persona, Session
 
-from opencem.conftest import TIMEOUT_MS, Persona
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Dialog, Page
-    from pytest_django.live_server_helper import LiveServer
-
+__all__ = ["Session", "ingest"]
 
 
 def ingest(persona: Persona, *, email: str, unit: str, name: str | None = None,
@@ -42,49 +34,3 @@ def ingest(persona: Persona, *, email: str, unit: str, name: str | None = None,
         assert response.status_code == 201, response.content
         customer_id = int(response.json()["customer_id"])
     return customer_id
-
-
-@dataclass
-class Session:
-    """One test's browser tab, with the dialogs it raised (none, unless a page is broken)."""
-
-    page: Page
-    base_url: str
-    dialogs: list[str] = field(default_factory=list)
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
-
-    def sign_in(self, username: str, password: str) -> None:
-        self.page.goto(self.url("/login/"))
-        self.page.get_by_label("Username").fill(username)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name="Sign in").click()
-        self.page.get_by_role("button", name="Sign out").wait_for()
-
-    def sign_out(self) -> None:
-        self.page.get_by_role("button", name="Sign out").click()
-        self.page.get_by_role("heading", name="Sign in").wait_for()
-
-
-@pytest.fixture
-def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def session(context: BrowserContext, live_server: LiveServer) -> Session:
-    page = context.new_page()
-    result = Session(page=page, base_url=live_server.url)
-
-    def on_dialog(dialog: Dialog) -> None:
-        # Confirmations (revoking a key) are accepted; every dialog is recorded, so a test
-        # can assert that no injected script ever raised an alert.
-        result.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.accept()
-
-    page.on("dialog", on_dialog)
-    return result

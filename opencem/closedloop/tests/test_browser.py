@@ -4,42 +4,22 @@ and saved, the reports, the customer card and the webhooks page; customer text n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
 
-from opencem.accounts.tests.conftest import Session
 from opencem.closedloop.models import AlertRule, Case
 from opencem.closedloop.tests.factories import make_rule, make_survey, respond
-from opencem.conftest import TIMEOUT_MS
 from opencem.surveys.tests.test_public_browser import serious_violations
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Dialog
-    from pytest_django.live_server_helper import LiveServer
+    pass
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("starter_taxonomy")]
 
 SCRIPT = "<script>alert('cases')</script>"
-
-
-@pytest.fixture
-def session(browser: Browser, live_server: LiveServer) -> Iterator[Session]:
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    result = Session(page=page, base_url=live_server.url)
-
-    def on_dialog(dialog: Dialog) -> None:
-        result.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    yield result
-    context.close()
 
 
 @pytest.fixture

@@ -4,23 +4,21 @@ serious accessibility violation."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
 
 from opencem.accounts.services import unit_create
-from opencem.accounts.tests.conftest import Session
-from opencem.conftest import TIMEOUT_MS, Org, Persona
+from opencem.conftest import Org, Persona, Session
 from opencem.dashboards.models import PerceptionEstimate
 from opencem.dashboards.tests.factories import MARCH, interaction, make_survey, respond
 from opencem.metrics.models import MetricTarget
 from opencem.surveys.tests.test_public_browser import serious_violations
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Dialog, Page
-    from pytest_django.live_server_helper import LiveServer
+    from playwright.sync_api import Page
 
 Shoot = Callable[["Page", str], None]
 
@@ -28,22 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCRIPT = "<script>alert('dashboards')</script>"
 FEBRUARY = "2025-02-10T12:00:00+00:00"
-
-
-@pytest.fixture
-def session(browser: Browser, live_server: LiveServer) -> Iterator[Session]:
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    result = Session(page=page, base_url=live_server.url)
-
-    def on_dialog(dialog: Dialog) -> None:
-        result.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.accept()
-
-    page.on("dialog", on_dialog)
-    yield result
-    context.close()
 
 
 @pytest.fixture

@@ -8,22 +8,20 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
 
-from opencem.accounts.tests.conftest import Session
-from opencem.conftest import TIMEOUT_MS, Org, Persona
+from opencem.conftest import Org, Persona, Session
 from opencem.journeys.models import Stage, Touchpoint
 from opencem.journeys.tests.factories import make_journey
 from opencem.surveys.tests.test_public_browser import serious_violations
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Dialog, Page
-    from pytest_django.live_server_helper import LiveServer
+    from playwright.sync_api import Page
 
 Shoot = Callable[["Page", str], None]
 
@@ -31,22 +29,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCRIPT = "<script>alert('journeys')</script>"
 PERIOD = "start=2025-01-01&end=2025-06-30"
-
-
-@pytest.fixture
-def session(browser: Browser, live_server: LiveServer) -> Iterator[Session]:
-    context = browser.new_context(base_url=live_server.url, accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    result = Session(page=page, base_url=live_server.url)
-
-    def on_dialog(dialog: Dialog) -> None:
-        result.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.accept()
-
-    page.on("dialog", on_dialog)
-    yield result
-    context.close()
 
 
 def test_the_map_draws_cards_and_the_emotion_curve_and_changes_period_with_htmx(
