@@ -1,7 +1,8 @@
 """Plotly figures of the journey pages, built on the server with plotly's Python API and
-embedded as JSON (``json_script``); ``static/journeys/journeys.js`` draws them with the
-plotly.js bundled in the plotly package. Every chart sits next to a table of the same
-figures, which is what screen readers and printouts use."""
+embedded as JSON (``json_script``); the dashboards' ``charts.js`` draws them with the
+plotly.js bundled in the plotly package (``static/journeys/journeys.js`` saves them as PNG).
+Every chart sits next to a table of the same figures, which is what screen readers and
+printouts use."""
 
 from __future__ import annotations
 

@@ -19,8 +19,11 @@ PLOTLY = f"dashboards/plotly-{get_plotlyjs_version()}.min.js"
 
 @register.simple_tag
 def journey_chart_scripts() -> str:
-    return format_html('<script src="{}" defer></script>\n<script src="{}" defer></script>',
-                       static(PLOTLY), static("journeys/journeys.js"))
+    """plotly.js, the dashboards' script that draws the charts and prints, and the journey
+    pages' own PNG exports."""
+    return format_html('<script src="{}" defer></script>\n<script src="{}" defer></script>\n'
+                       '<script src="{}" defer></script>', static(PLOTLY),
+                       static("dashboards/charts.js"), static("journeys/journeys.js"))
 
 
 def unit_of(metric: str) -> str:

@@ -1,30 +1,9 @@
-// Draws the journey pages' charts: each element with data-chart="ID" gets the Plotly figure
-// whose JSON the server put in <script type="application/json" id="ID">; again after each
-// htmx swap. Buttons with data-png="ID" save that chart as a PNG, and a button with
-// data-snapshot="ID" saves the element ID (the whole map) as a PNG: both drawn in the
-// browser, nothing is sent anywhere. Buttons with data-print open the print dialog (print
-// or save as PDF).
+// The journey pages' images (their charts are drawn, and data-print buttons print, by the
+// dashboards' charts.js): buttons with data-png="ID" save that chart as a PNG, and a button
+// with data-snapshot="ID" saves the element ID (the whole map) as a PNG: both drawn in the
+// browser, nothing is sent anywhere.
 (function () {
   "use strict";
-
-  function draw(root) {
-    if (typeof Plotly === "undefined") { return; }
-    root.querySelectorAll("[data-chart]").forEach(function (el) {
-      if (el.dataset.drawn === "1") { return; }
-      var source = document.getElementById(el.dataset.chart);
-      if (!source) { return; }
-      var figure = JSON.parse(source.textContent);
-      el.dataset.drawn = "1";
-      Plotly.newPlot(el, figure.data, figure.layout,
-                     {displayModeBar: false, responsive: true}).then(function () {
-        el.querySelectorAll("svg").forEach(function (svg) {
-          svg.setAttribute("aria-hidden", "true");
-          svg.setAttribute("focusable", "false");
-        });
-        el.classList.add("drawn");
-      });
-    });
-  }
 
   // The page's own style rules, to go with the copy of the element into the image.
   function styles() {
@@ -80,10 +59,7 @@
     image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
   }
 
-  document.addEventListener("DOMContentLoaded", function () { draw(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
   document.addEventListener("click", function (event) {
-    if (event.target.closest("[data-print]")) { window.print(); return; }
     var whole = event.target.closest("[data-snapshot]");
     if (whole) {
       var element = document.getElementById(whole.dataset.snapshot);
@@ -98,10 +74,5 @@
                                      width: 1200, height: chart.offsetHeight || 400});
       }
     }
-  });
-  window.addEventListener("beforeprint", function () {
-    document.querySelectorAll("[data-chart].drawn").forEach(function (el) {
-      Plotly.Plots.resize(el);
-    });
   });
 })();
