@@ -17,7 +17,12 @@ from opencem.closedloop import conditions
 from opencem.closedloop.choices import Action, Priority
 from opencem.closedloop.facts import recent_facts
 from opencem.closedloop.models import AlertRule
-from opencem.core.errors import ApplicationError, FieldError, NotFound, PermissionDenied, invalid
+from opencem.core.errors import (
+    NotFound,
+    PermissionDenied,
+    from_validation,
+    invalid,
+)
 from opencem.surveys.selectors import live_version, surveys_visible
 
 if TYPE_CHECKING:
@@ -52,11 +57,7 @@ def parse_conditions(data: Any, loc: tuple[str | int, ...] = ("conditions",)
     try:
         group = conditions.parse(data)
     except ValidationError as exc:
-        errors = [FieldError((*loc, *(p for p in e["loc"] if isinstance(p, str | int))),
-                             str(e["msg"]).removeprefix("Value error, "))
-                  for e in exc.errors()]
-        raise ApplicationError(f"{'.'.join(str(p) for p in errors[0].loc)}: "
-                               f"{errors[0].message}", errors=errors) from exc
+        raise from_validation(exc, loc, drop_value_error_prefix=True) from exc
     unknown = conditions.unit_codes(group) - set(units_by_code(conditions.unit_codes(group)))
     if unknown:
         raise invalid(loc, f"unknown unit codes: {', '.join(sorted(unknown))}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -57,3 +59,19 @@ class PermissionDenied(ApplicationError):
 class Conflict(ApplicationError):
     def __init__(self, message: str) -> None:
         super().__init__(message, status=409, code="conflict")
+
+
+def from_validation(exc: ValidationError, loc: tuple[str | int, ...] = (), *,
+                    drop_value_error_prefix: bool = False) -> ApplicationError:
+    """Pydantic's errors as field errors under ``loc``, in the one error shape (the first
+    named in the message). ``drop_value_error_prefix`` drops the "Value error, " pydantic puts
+    before a validator's own message."""
+    errors = []
+    for e in exc.errors():
+        message = str(e["msg"])
+        if drop_value_error_prefix:
+            message = message.removeprefix("Value error, ")
+        errors.append(FieldError((*loc, *(p for p in e["loc"] if isinstance(p, str | int))),
+                                 message))
+    return ApplicationError(f"{errors[0].as_dict()['field']}: {errors[0].message}",
+                            errors=errors)

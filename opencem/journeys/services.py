@@ -16,10 +16,15 @@ from django.db import IntegrityError, transaction
 from pydantic import ValidationError
 
 from opencem.accounts.selectors import Scope, unit_get_by_code
-from opencem.core.errors import ApplicationError, Conflict, FieldError, PermissionDenied, invalid
+from opencem.core.errors import (
+    Conflict,
+    PermissionDenied,
+    from_validation,
+    invalid,
+)
 from opencem.journeys.choices import JourneyMetric
 from opencem.journeys.models import Journey, Stage, Touchpoint
-from opencem.journeys.schemas import JourneyDoc, MappingRule, TouchpointDoc
+from opencem.journeys.schemas import JourneyDoc, TouchpointDoc
 from opencem.journeys.selectors import journey_get, stage_get, touchpoint_get
 from opencem.metrics.selectors import target_range
 
@@ -27,17 +32,6 @@ if TYPE_CHECKING:
     from opencem.accounts.models import Unit
 
 _KEY = re.compile(r"[a-z_][a-z0-9_]{0,63}")
-
-def rule_parse(raw: object, *, loc: tuple[str | int, ...] = ("rule",)) -> MappingRule:
-    """A mapping rule from JSON, or the one error shape naming what is wrong."""
-    try:
-        return MappingRule.model_validate(raw)
-    except ValidationError as exc:
-        errors = [FieldError((*loc, *(p for p in e["loc"] if isinstance(p, str | int))),
-                             e["msg"]) for e in exc.errors()]
-        raise ApplicationError(f"{'.'.join(str(p) for p in errors[0].loc)}: "
-                               f"{errors[0].message}", errors=errors) from exc
-
 
 def _design_check(scope: Scope, journey: Journey) -> None:
     if not scope.designs_unit(journey.unit_id):
@@ -199,10 +193,7 @@ def _touchpoint_doc(raw: object, loc: tuple[str | int, ...] = ()) -> TouchpointD
     try:
         return TouchpointDoc.model_validate(raw)
     except ValidationError as exc:
-        errors = [FieldError((*loc, *(p for p in e["loc"] if isinstance(p, str | int))),
-                             e["msg"]) for e in exc.errors()]
-        raise ApplicationError(f"{'.'.join(str(p) for p in errors[0].loc)}: "
-                               f"{errors[0].message}", errors=errors) from exc
+        raise from_validation(exc, loc) from exc
 
 
 def _touchpoint_fill(scope: Scope, touchpoint: Touchpoint, doc: TouchpointDoc,

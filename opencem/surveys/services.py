@@ -13,7 +13,12 @@ from django.utils.text import slugify
 from pydantic import ValidationError
 
 from opencem.accounts.selectors import Scope
-from opencem.core.errors import ApplicationError, Conflict, FieldError, PermissionDenied, invalid
+from opencem.core.errors import (
+    Conflict,
+    PermissionDenied,
+    from_validation,
+    invalid,
+)
 from opencem.surveys.definition import SurveyDefinition
 from opencem.surveys.models import Survey, SurveyVersion
 
@@ -29,11 +34,7 @@ def parse_definition(data: Any, loc: tuple[str | int, ...] = ("definition",)
     try:
         return SurveyDefinition.model_validate(data)
     except ValidationError as exc:
-        errors = [FieldError((*loc, *(p for p in e["loc"] if isinstance(p, str | int))),
-                             e["msg"]) for e in exc.errors()]
-        first = errors[0]
-        raise ApplicationError(f"{first.as_dict()['field']}: {first.message}",
-                               errors=errors) from exc
+        raise from_validation(exc, loc) from exc
 
 
 def _check_design(scope: Scope, unit: Unit) -> None:

@@ -205,12 +205,6 @@ def theme_get(theme_id: int) -> Theme | None:
     return Theme.objects.select_related("category").filter(pk=theme_id).first()
 
 
-def analysis_of(feedback_id: int) -> Analysis | None:
-    """The analysis of one item, with its mentions and their themes."""
-    return (Analysis.objects.prefetch_related("mentions__theme")
-            .filter(feedback_id=feedback_id).first())
-
-
 def proposals_open() -> QuerySet[ThemeProposal]:
     return ThemeProposal.objects.filter(status="proposed")
 
