@@ -5,13 +5,14 @@ arriving at an SMTP server, p50 and p95 over a burst of ``BENCH_ALERTS`` respons
 A real Celery worker process (``opencem worker``) runs on ``BENCH_BROKER_URL`` (default
 ``redis://127.0.0.1:6379/13``) against the benchmark database; this process commits the
 responses from a few threads, each in its own transaction, noting when each committed, and
-an SMTP server here notes when each mail arrived (matched by its Message-ID).
+an SMTP server in a process of its own (``bench.mailsink``) notes when each mail arrived
+(matched by its Message-ID). The worker's queues on that broker are emptied first, and the
+burst starts once the worker answers.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -19,13 +20,13 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from email import message_from_bytes, policy
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from django.db import close_old_connections, transaction
+from kombu import Connection
 
 from bench.framework import Context, Figure, percentile, section
+from bench.mailsink import MailSink
 from bench.sections.data import COMPANY, STORES, organisation
 from bench.sections.submissions import SYSTEM, _free_port
 from opencem.accounts.selectors import unit_get_by_code
@@ -41,30 +42,11 @@ from opencem.surveys.templates_library import TEMPLATES
 LIMIT_MS = 1000.0
 THREADS = 4
 WAIT_SECONDS = 600
-MESSAGE_ID = re.compile(r"<notification-(\d+)@")
 
 
 def _size() -> int:
     raw = os.environ.get("BENCH_ALERTS", "").replace("_", "").replace(",", "")
     return int(raw) if raw else 1000
-
-
-class _Arrivals:
-    """An SMTP handler noting when each notification arrived."""
-
-    def __init__(self) -> None:
-        self.at: dict[int, float] = {}
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any  # noqa: N802 (aiosmtpd)
-                          ) -> str:
-        now = time.time()
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        found = MESSAGE_ID.search(str(message["Message-ID"]))
-        if found:
-            with self.lock:
-                self.at.setdefault(int(found.group(1)), now)
-        return "250 OK"
 
 
 def _setup() -> Any:
@@ -109,20 +91,43 @@ def _forget_pools() -> None:
     app.amqp._producer_pool = None
 
 
+def _purge(broker: str) -> None:
+    """Empty the worker's queues on the bench's broker: messages an earlier run left there
+    (wake-ups still queued when its worker was stopped) would be run by this run's worker
+    during the burst and counted against it."""
+    conf = app.conf
+    with Connection(broker) as conn:
+        for name in {conf.task_default_queue,
+                     *(route["queue"] for route in conf.task_routes.values())}:
+            conn.default_channel.queue_purge(name)
+
+
+def _wait_until_ready(worker: subprocess.Popen[bytes]) -> None:
+    """Until the worker answers on the broker: the burst must not start before it listens,
+    or its first responses would wait for the worker to start up and count that as alert
+    latency (a fixed pause is too short on a busy machine)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not app.control.ping(timeout=0.5):
+        if worker.poll() is not None:
+            raise RuntimeError("the bench worker died")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the bench worker never answered: is the broker reachable?")
+
+
 @section("alerts")
 def run(context: Context) -> list[Figure]:
     total = _size()
     broker = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
     company, survey, version = _setup()
-    arrivals = _Arrivals()
-    controller = Controller(arrivals, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    workdir = tempfile.mkdtemp(prefix="opencem-bench-worker-", dir=context.workdir)
-    worker = _worker(broker, controller.port, workdir)
+    _purge(broker)
+    sink = MailSink(_free_port())
+    sink.start()
     conf = app.conf
     saved = (conf.task_always_eager, conf.broker_url)
     conf.task_always_eager, conf.broker_url = False, broker
     _forget_pools()
+    workdir = tempfile.mkdtemp(prefix="opencem-bench-worker-", dir=context.workdir)
+    worker = _worker(broker, sink.port, workdir)
     committed: dict[int, float] = {}
     lock = threading.Lock()
 
@@ -138,13 +143,13 @@ def run(context: Context) -> list[Figure]:
         close_old_connections()
 
     try:
-        time.sleep(3)  # let the worker connect before the burst
+        _wait_until_ready(worker)
         started = time.time()
         with ThreadPoolExecutor(THREADS) as pool:
             list(pool.map(commit, range(total)))
         burst = time.time() - started
         deadline = time.monotonic() + WAIT_SECONDS
-        while len(arrivals.at) < total and time.monotonic() < deadline:
+        while len(sink.arrivals()) < total and time.monotonic() < deadline:
             if worker.poll() is not None:
                 raise RuntimeError("the bench worker died")
             time.sleep(0.5)
@@ -153,11 +158,11 @@ def run(context: Context) -> list[Figure]:
         _forget_pools()
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=60)
-        controller.stop()
+        sink.stop()
     cases = dict(Case.objects.values_list("response_id", "created_at"))
     mails = dict(Notification.objects.values_list("id", "case__response_id"))
     to_case = [1000 * (cases[r].timestamp() - t) for r, t in committed.items() if r in cases]
-    to_mail = [1000 * (at - committed[mails[n]]) for n, at in arrivals.at.items()
+    to_mail = [1000 * (at - committed[mails[n]]) for n, at in sink.at.items()
                if mails.get(n) in committed]
     last_case = max(cases.values()).timestamp() - started if cases else 0.0
     context.notes.append(f"alerts: {len(to_case)} cases and {len(to_mail)} mails of {total} "

@@ -3,6 +3,8 @@ customer), closed with a root cause, escalated up the tree when their SLA is bre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +23,9 @@ from opencem.closedloop.choices import (
     Topic,
 )
 from opencem.closedloop.models import Case, CaseEvent
-from opencem.closedloop.notifications import notification_queue
+from opencem.closedloop.notifications import Mail, notification_queue, notifications_queue
 from opencem.core.errors import PermissionDenied, invalid
-from opencem.core.services import outbox_emit
+from opencem.core.services import outbox_emit, outbox_emit_many
 from opencem.customers.selectors import customer_identities
 from opencem.textanalytics.selectors import theme_labels
 
@@ -63,29 +65,51 @@ def _event(case: Case, kind: str, actor: User | None, text: str = "",
     return CaseEvent.objects.create(case=case, kind=kind, actor=actor, text=text, data=data)
 
 
-def _tell_owner(case: Case, kind: str, template: str, **context: Any) -> None:
+def _tell_owner(case: Case, kind: str, template: str) -> None:
     if case.owner is not None and case.owner.email:
         notification_queue(kind=kind, to_email=case.owner.email, template=template,
-                           context={"case": case, **context}, case=case, alert=case.alert)
+                           context={"case": case}, case=case, alert=case.alert)
 
 
-def case_open(*, title: str, unit: Unit, priority: str, sla_hours: int,
-              owner: User | None, customer_id: int | None = None,
-              response_id: int | None = None, alert: Any = None, rule: Any = None,
-              alert_nps: int | None = None, now: datetime | None = None) -> Case:
-    """Open a case for ``owner`` with its SLA clock running; records the opening on its
-    timeline, mails the owner and emits ``case.created``. Call inside a transaction."""
+@dataclass(frozen=True)
+class CaseOpening:
+    """What a case is opened with (``cases_open``)."""
+
+    title: str
+    unit: Unit
+    priority: str
+    sla_hours: int
+    owner: User | None
+    customer_id: int | None = None
+    response_id: int | None = None
+    alert: Any = None
+    rule: Any = None
+    alert_nps: int | None = None
+
+
+def cases_open(*, openings: Sequence[CaseOpening], now: datetime | None = None) -> list[Case]:
+    """Open cases, each for its owner with its SLA clock running; records each opening on
+    its timeline, mails each owner and emits ``case.created`` for each, with one insert
+    per table however many. Call inside a transaction."""
+    if not openings:
+        return []
     now = now or timezone.now()
-    case = Case.objects.create(
-        title=title[:300], unit=unit, priority=priority, sla_hours=sla_hours, owner=owner,
-        customer_id=customer_id, response_id=response_id, alert=alert, rule=rule,
-        alert_nps=alert_nps, due_at=now + timedelta(hours=sla_hours),
-        followup_survey=getattr(rule, "followup_survey", None))
-    _event(case, CaseEventKind.CREATED, None, f"Opened by rule “{rule.name}”" if rule else "",
-           owner_id=owner.pk if owner else None)
-    _tell_owner(case, NotificationKind.ASSIGNED, "assigned")
-    outbox_emit(topic=Topic.CASE_CREATED, payload=case_payload(case))
-    return case
+    cases = Case.objects.bulk_create([Case(
+        title=o.title[:300], unit=o.unit, priority=o.priority, sla_hours=o.sla_hours,
+        owner=o.owner, customer_id=o.customer_id, response_id=o.response_id, alert=o.alert,
+        rule=o.rule, alert_nps=o.alert_nps, due_at=now + timedelta(hours=o.sla_hours),
+        followup_survey=getattr(o.rule, "followup_survey", None)) for o in openings])
+    CaseEvent.objects.bulk_create([CaseEvent(
+        case=case, kind=CaseEventKind.CREATED, actor=None,
+        text=f"Opened by rule “{o.rule.name}”" if o.rule else "",
+        data={"owner_id": o.owner.pk if o.owner else None}) for case, o in zip(cases, openings,
+                                                                               strict=True)])
+    notifications_queue(mails=[Mail(NotificationKind.ASSIGNED, case.owner.email, "assigned",
+                                    {"case": case}, case=case, alert=case.alert)
+                               for case in cases
+                               if case.owner is not None and case.owner.email])
+    outbox_emit_many(events=[(Topic.CASE_CREATED, case_payload(case)) for case in cases])
+    return cases
 
 
 def _check_write(case: Case, scope: Scope) -> None:

@@ -11,18 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Count, Max
 
 from opencem.accounts.selectors import units_by_code
 from opencem.closedloop import conditions, routing
-from opencem.closedloop.cases import case_open
+from opencem.closedloop.cases import CaseOpening, cases_open
 from opencem.closedloop.choices import Action, NotificationKind, Topic
-from opencem.closedloop.facts import feedback_facts, response_facts
+from opencem.closedloop.facts import (
+    ANALYSIS_KEYS,
+    feedback_facts_many,
+    responses_facts,
+    with_analysis,
+)
 from opencem.closedloop.followup import followup_record
 from opencem.closedloop.models import Alert, AlertRule, Case
-from opencem.closedloop.notifications import notification_queue
+from opencem.closedloop.notifications import Mail, notifications_queue
 from opencem.core.relay import Consumer, Event, register_consumer
-from opencem.core.services import outbox_emit
+from opencem.core.services import outbox_emit_many
 
 NAME = "closedloop"
 RESPONSE_COMPLETED = "response.completed"
@@ -42,49 +48,84 @@ def _active(topic: str) -> bool:
 
 def handle(event: Event) -> None:
     """Judge the event's subject; called by the relay inside its transaction."""
-    payload = event.payload
+    handle_many([event])
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """What one event asks to judge: a response or feedback item, with text analytics'
+    findings when the event brings them (then only rules with text conditions judge it)."""
+
+    event: Event
+    kind: str  # "response" or "feedback"
+    pk: int
+    analysis: dict[str, Any] | None = None
+
+    @property
+    def text_rules(self) -> bool:
+        return self.analysis is not None
+
+
+def handle_many(events: list[Event]) -> None:
+    """Judge the subjects of a chunk of events (in id order) against the active rules as of
+    now, read once; record follow-up answers. What fires is written in bulk
+    (``_fire_all``); called by the relay inside its transaction."""
     active = _active_rules()
     plain = any(not r.needs_text for r in active.rules)
-    if event.topic == RESPONSE_COMPLETED:
-        _record_followup(payload)
-        if plain:
-            found = response_facts(int(payload["response_id"]), customer=active.customer)
-            if found is not None:
-                _judge(event, f"response:{payload['response_id']}", found, active,
-                       text_rules=False)
-    elif event.topic == FEEDBACK_CREATED:
-        # A survey's comments are judged with their response, on response.completed.
-        if plain and payload.get("response_id") is None and payload.get("feedback_id"):
-            found = feedback_facts(int(payload["feedback_id"]), customer=active.customer)
-            if found is not None:
-                _judge(event, f"feedback:{payload['feedback_id']}", found, active,
-                       text_rules=False)
-    elif event.topic == FEEDBACK_ANALYZED and any(r.needs_text for r in active.rules):
-        analysis = {k: payload.get(k) for k in ("sentiment", "sentiment_score", "themes",
-                                                "emotions")}
-        if payload.get("response_id") is not None:
-            subject = f"response:{payload['response_id']}"
-            found = response_facts(int(payload["response_id"]), analysis,
-                                   customer=active.customer)
-        else:
-            subject = f"feedback:{payload['feedback_id']}"
-            found = feedback_facts(int(payload["feedback_id"]), analysis,
-                                   customer=active.customer)
-        if found is not None:
-            _judge(event, subject, found, active, text_rules=True)
+    texts = any(r.needs_text for r in active.rules)
+    subjects: list[_Subject] = []
+    for event in events:
+        payload = event.payload
+        if event.topic == RESPONSE_COMPLETED and plain:
+            subjects.append(_Subject(event, "response", int(payload["response_id"])))
+        elif event.topic == FEEDBACK_CREATED and plain:
+            # A survey's comments are judged with their response, on response.completed.
+            if payload.get("response_id") is None and payload.get("feedback_id"):
+                subjects.append(_Subject(event, "feedback", int(payload["feedback_id"])))
+        elif event.topic == FEEDBACK_ANALYZED and texts:
+            analysis = {k: payload.get(k) for k in ANALYSIS_KEYS}
+            if payload.get("response_id") is not None:
+                subjects.append(_Subject(event, "response", int(payload["response_id"]),
+                                         analysis))
+            else:
+                subjects.append(_Subject(event, "feedback", int(payload["feedback_id"]),
+                                         analysis))
+    found = {"response": responses_facts({s.pk for s in subjects if s.kind == "response"},
+                                         customer=active.customer),
+             "feedback": feedback_facts_many({s.pk for s in subjects if s.kind == "feedback"},
+                                             customer=active.customer)}
+    _record_followups([e for e in events if e.topic == RESPONSE_COMPLETED], found["response"])
+    matches: list[_Match] = []
+    for subject in subjects:
+        facts_row = found[subject.kind].get(subject.pk)
+        if facts_row is not None:
+            facts = with_analysis(facts_row[0], subject.analysis)
+            matches += _judge(subject, facts, facts_row[1], active)
+    _fire_all(matches)
 
 
-def _record_followup(payload: dict[str, Any]) -> None:
-    survey_id = payload.get("survey_id")
-    if survey_id is None or not Case.objects.filter(followup_survey_id=survey_id).exists():
+def _record_followups(events: list[Event], known: dict[int, tuple[conditions.Facts, Any]]
+                      ) -> None:
+    surveys = {int(e.payload["survey_id"]) for e in events
+               if e.payload.get("survey_id") is not None}
+    if not surveys:
         return
-    found = response_facts(int(payload["response_id"]))
-    if found is None:
+    waiting = set(Case.objects.filter(followup_survey_id__in=surveys)
+                  .values_list("followup_survey_id", flat=True).distinct())
+    answers = [e.payload for e in events if e.payload.get("survey_id") is not None
+               and int(e.payload["survey_id"]) in waiting]
+    if not answers:
         return
-    _, response = found
-    followup_record(response_id=response.pk, survey_id=int(survey_id),
-                    customer_id=response.customer_id, nps=response.nps,
-                    submitted_after=response.submitted_at or response.started_at)
+    missing = {int(p["response_id"]) for p in answers} - set(known)
+    responses = {pk: row for pk, (_, row) in known.items()}
+    responses.update({pk: row for pk, (_, row) in responses_facts(missing,
+                                                                  customer=False).items()})
+    for payload in answers:
+        response = responses.get(int(payload["response_id"]))
+        if response is not None:
+            followup_record(response_id=response.pk, survey_id=int(payload["survey_id"]),
+                            customer_id=response.customer_id, nps=response.nps,
+                            submitted_after=response.submitted_at or response.started_at)
 
 
 @dataclass(frozen=True)
@@ -120,56 +161,126 @@ def _active_rules() -> _Rules:
     return found
 
 
-def _judge(event: Event, subject: str, found: tuple[conditions.Facts, Any], active: _Rules,
-           *, text_rules: bool) -> None:
-    facts, row = found
-    rules = [r for r in active.rules if r.needs_text == text_rules
-             and r.created_at <= event.created_at and facts.unit_path.startswith(r.unit.path)]
-    for rule in rules:
-        if conditions.matches(active.parsed[rule.pk], facts, active.paths):
-            _fire(event, rule, subject, facts, row, check_repeat=text_rules)
+@dataclass(frozen=True)
+class _Match:
+    """A rule whose conditions hold for a subject."""
+
+    event: Event
+    rule: AlertRule
+    subject: str  # response:<id> or feedback:<id>
+    facts: conditions.Facts
+    row: Any  # the response or feedback item
+    check_repeat: bool  # text rules may meet the same response again (one per comment)
 
 
-def _fire(event: Event, rule: AlertRule, subject: str, facts: conditions.Facts,
-          row: Any, *, check_repeat: bool) -> None:
-    if check_repeat and Alert.objects.filter(rule=rule, subject=subject).exists():
-        return  # judged already (a response's comments analysed one by one)
-    is_response = subject.startswith("response:")
-    alert = Alert.objects.create(
-        rule=rule, subject=subject, event_id=event.id, unit_id=facts.unit_id,
-        customer_id=facts.customer_id, response_id=row.pk if is_response else None,
-        feedback_id=None if is_response else row.pk, facts=facts.summary())
-    unit = row.unit
-    case = None
-    if Action.CASE in rule.actions:
-        owner = None
-        if rule.team_id:
+def _judge(subject: _Subject, facts: conditions.Facts, row: Any, active: _Rules
+           ) -> list[_Match]:
+    rules = [r for r in active.rules if r.needs_text == subject.text_rules
+             and r.created_at <= subject.event.created_at
+             and facts.unit_path.startswith(r.unit.path)]
+    return [_Match(subject.event, rule, f"{subject.kind}:{subject.pk}", facts, row,
+                   check_repeat=subject.text_rules)
+            for rule in rules if conditions.matches(active.parsed[rule.pk], facts, active.paths)]
+
+
+def _first_firings(matches: list[_Match]) -> list[_Match]:
+    """``matches`` less those that repeat an alert, fired before or earlier in the chunk, of
+    a rule that may meet its subject more than once (a response's comments analysed one by
+    one)."""
+    repeatable = [m for m in matches if m.check_repeat]
+    fired: set[tuple[int, str]] = set()
+    if repeatable:
+        fired = set(Alert.objects.filter(rule_id__in={m.rule.pk for m in repeatable},
+                                         subject__in={m.subject for m in repeatable})
+                    .values_list("rule_id", "subject"))
+    first = []
+    for match in matches:
+        key = (match.rule.pk, match.subject)
+        if match.check_repeat:
+            if key in fired:
+                continue
+            fired.add(key)
+        first.append(match)
+    return first
+
+
+def _fire_all(matches: list[_Match]) -> None:
+    """Write what the matches fire, one insert per table for the whole chunk: alerts, the
+    cases they open (with their timeline, owner's mail and ``case.created``), the alert
+    mails and ``alert.fired`` events."""
+    matches = _first_firings(matches)
+    if not matches:
+        return
+    alerts = Alert.objects.bulk_create([Alert(
+        rule=m.rule, subject=m.subject, event_id=m.event.id, unit_id=m.facts.unit_id,
+        customer_id=m.facts.customer_id,
+        response_id=m.row.pk if m.subject.startswith("response:") else None,
+        feedback_id=None if m.subject.startswith("response:") else m.row.pk,
+        facts=m.facts.summary()) for m in matches])
+    responsible = _Responsible()
+    opening = [(m, a) for m, a in zip(matches, alerts, strict=True)
+               if Action.CASE in m.rule.actions]
+    owners = responsible.owners([m for m, _ in opening])
+    cases = dict(zip((a.pk for _, a in opening), cases_open(openings=[CaseOpening(
+        title=_title(m.rule, m.facts), unit=m.row.unit, priority=m.rule.priority,
+        sla_hours=m.rule.sla_hours, owner=owner, customer_id=m.facts.customer_id,
+        response_id=m.row.pk if m.subject.startswith("response:") else None, alert=a,
+        rule=m.rule, alert_nps=m.facts.nps) for (m, a), owner in zip(opening, owners,
+                                                                     strict=True)]),
+        strict=True))
+    mails: list[Mail] = []
+    fired: list[tuple[str, dict[str, Any]]] = []
+    for m, alert in zip(matches, alerts, strict=True):
+        case = cases.get(alert.pk)
+        if Action.EMAIL in m.rule.actions:
+            recipients = list(m.rule.notify_emails)
+            if case is None:
+                person = responsible.of(m.row.unit)
+                if person is not None and person.email:
+                    recipients.append(person.email)
+            context = {"rule": m.rule, "alert": alert, "case": case, "unit": m.row.unit,
+                       "facts": m.facts}
+            mails += [Mail(NotificationKind.ALERT, to, "alert", context, case=case,
+                           alert=alert) for to in dict.fromkeys(recipients)]
+        if Action.WEBHOOK in m.rule.actions:
+            fired.append((Topic.ALERT_FIRED, {
+                "alert_id": alert.pk, "rule_id": m.rule.pk, "rule": m.rule.name,
+                "subject": m.subject, "unit_id": m.facts.unit_id,
+                "customer_id": m.facts.customer_id, "case_id": case.pk if case else None,
+                "facts": alert.facts}))
+    notifications_queue(mails=mails)
+    outbox_emit_many(events=fired)
+
+
+class _Responsible:
+    """Who answers for a unit, asked once per unit in a chunk (a burst comes from a few
+    units), and the turns of team rules."""
+
+    def __init__(self) -> None:
+        self._by_unit: dict[int, User | None] = {}
+
+    def of(self, unit: Any) -> User | None:
+        if unit.pk not in self._by_unit:
+            self._by_unit[unit.pk] = routing.owner_up_the_tree(unit)[0]
+        return self._by_unit[unit.pk]
+
+    def owners(self, matches: list[_Match]) -> list[User | None]:
+        """The owner of each match's case: the next in its rule's team, else whoever
+        answers for its unit."""
+        turns: dict[int, list[User]] = {}
+        for rule_id in {m.rule.pk for m in matches if m.rule.team_id}:
             # The turn is the rule's: locked, so two workers never give it to the same one.
-            locked = AlertRule.objects.select_for_update().get(pk=rule.pk)
-            owner = routing.team_next(locked)
-            if owner is not None:
-                AlertRule.objects.filter(pk=rule.pk).update(last_assignee_id=owner.pk)
-        if owner is None:
-            owner, _ = routing.owner_up_the_tree(unit)
-        case = case_open(title=_title(rule, facts), unit=unit, priority=rule.priority,
-                         sla_hours=rule.sla_hours, owner=owner, customer_id=facts.customer_id,
-                         response_id=row.pk if is_response else None, alert=alert, rule=rule,
-                         alert_nps=facts.nps)
-    if Action.EMAIL in rule.actions:
-        recipients = list(rule.notify_emails)
-        if case is None:
-            person, _ = routing.owner_up_the_tree(unit)
-            if person is not None and person.email:
-                recipients.append(person.email)
-        for to in dict.fromkeys(recipients):
-            notification_queue(kind=NotificationKind.ALERT, to_email=to, template="alert",
-                               context={"rule": rule, "alert": alert, "case": case,
-                                        "unit": unit, "facts": facts}, alert=alert, case=case)
-    if Action.WEBHOOK in rule.actions:
-        outbox_emit(topic=Topic.ALERT_FIRED, payload={
-            "alert_id": alert.pk, "rule_id": rule.pk, "rule": rule.name,
-            "subject": subject, "unit_id": facts.unit_id, "customer_id": facts.customer_id,
-            "case_id": case.pk if case else None, "facts": alert.facts})
+            locked = AlertRule.objects.select_for_update().get(pk=rule_id)
+            turns[rule_id] = routing.team_next(
+                locked, sum(1 for m in matches if m.rule.pk == rule_id))
+            if turns[rule_id]:
+                AlertRule.objects.filter(pk=rule_id).update(
+                    last_assignee_id=turns[rule_id][-1].pk)
+        found: list[User | None] = []
+        for m in matches:
+            team = turns.get(m.rule.pk)
+            found.append(team.pop(0) if team else self.of(m.row.unit))
+        return found
 
 
 def _title(rule: AlertRule, facts: conditions.Facts) -> str:
@@ -181,5 +292,6 @@ def _title(rule: AlertRule, facts: conditions.Facts) -> str:
 
 
 def register() -> None:
-    register_consumer(Consumer(name=NAME, topics=TOPICS, handle=handle, active=_active))
+    register_consumer(Consumer(name=NAME, topics=TOPICS, handle=handle, active=_active,
+                               handle_many=handle_many))
 

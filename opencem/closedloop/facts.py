@@ -3,7 +3,8 @@ feedback and customers apps' selectors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,53 +22,53 @@ from opencem.textanalytics.selectors import analysis_payloads
 ANALYSIS_KEYS = ("sentiment", "sentiment_score", "themes", "emotions")
 
 
-def _customer(customer_id: int | None) -> dict[str, Any]:
-    if customer_id is None:
+def with_analysis(facts: Facts, analysis: dict[str, Any] | None) -> Facts:
+    """``facts`` with text analytics' findings (a copy: the same facts may be judged with
+    several analyses in one batch)."""
+    if not analysis:
+        return facts
+    score = analysis.get("sentiment_score")
+    return replace(facts, sentiment=analysis.get("sentiment"),
+                   sentiment_score=float(score) if isinstance(score, int | float) else None,
+                   themes=[str(t) for t in analysis.get("themes") or []],
+                   emotions=[str(e) for e in analysis.get("emotions") or []])
+
+
+def responses_facts(response_ids: Collection[int], *, customer: bool = True
+                    ) -> dict[int, tuple[Facts, Any]]:
+    """The facts of completed responses (their comments as their text) and the responses,
+    by id, read with a fixed number of queries however many there are; an id that is gone
+    is left out."""
+    if not response_ids:
         return {}
-    found = customers_visible(scope=WHOLE_ORGANISATION).filter(pk=customer_id).values_list(
-        "attributes", flat=True).first()
-    return dict(found) if isinstance(found, dict) else {}
+    responses = list(responses_visible(scope=WHOLE_ORGANISATION)
+                     .filter(pk__in=list(response_ids)).select_related("unit")
+                     .prefetch_related(Prefetch("feedback_items")))
+    customers = _customers({r.customer_id for r in responses}) if customer else {}
+    return {r.pk: (Facts(unit_id=r.unit_id, unit_path=r.unit.path, nps=r.nps, csat=r.csat,
+                         ces=r.ces, touchpoint=r.touchpoint, channel=r.channel, kind="survey",
+                         text="\n".join(f.text for f in r.feedback_items.all()),
+                         customer_id=r.customer_id,
+                         customer=customers.get(r.customer_id, {})
+                         if r.customer_id is not None else {}), r)
+            for r in responses}
 
 
-def _with_analysis(facts: Facts, analysis: dict[str, Any] | None) -> Facts:
-    if analysis:
-        facts.sentiment = analysis.get("sentiment")
-        score = analysis.get("sentiment_score")
-        facts.sentiment_score = float(score) if isinstance(score, int | float) else None
-        facts.themes = [str(t) for t in analysis.get("themes") or []]
-        facts.emotions = [str(e) for e in analysis.get("emotions") or []]
-    return facts
-
-
-def response_facts(response_id: int, analysis: dict[str, Any] | None = None, *,
-                   customer: bool = True) -> tuple[Facts, Any] | None:
-    """The facts of a completed response (its comments as its text) and the response."""
-    response = (responses_visible(scope=WHOLE_ORGANISATION).filter(pk=response_id)
-                .select_related("unit")
-                .prefetch_related(Prefetch("feedback_items")).first())
-    if response is None:
-        return None
-    facts = Facts(unit_id=response.unit_id, unit_path=response.unit.path, nps=response.nps,
-                  csat=response.csat, ces=response.ces, touchpoint=response.touchpoint,
-                  channel=response.channel, kind="survey",
-                  text="\n".join(f.text for f in response.feedback_items.all()),
-                  customer_id=response.customer_id,
-                  customer=_customer(response.customer_id) if customer else {})
-    return _with_analysis(facts, analysis), response
-
-
-def feedback_facts(feedback_id: int, analysis: dict[str, Any] | None = None, *,
-                   customer: bool = True) -> tuple[Facts, Any] | None:
-    """The facts of a feedback item (a review, a complaint, ...) and the item."""
-    item = (feedback_visible(scope=WHOLE_ORGANISATION).filter(pk=feedback_id)
-            .select_related("unit").first())
-    if item is None:
-        return None
-    facts = Facts(unit_id=item.unit_id, unit_path=item.unit.path, rating=item.rating,
-                  touchpoint=item.touchpoint, channel=item.channel, kind=item.kind,
-                  text=item.text, customer_id=item.customer_id,
-                  customer=_customer(item.customer_id) if customer else {})
-    return _with_analysis(facts, analysis), item
+def feedback_facts_many(feedback_ids: Collection[int], *, customer: bool = True
+                        ) -> dict[int, tuple[Facts, Any]]:
+    """The facts of feedback items (reviews, complaints, ...) and the items, by id, read
+    with a fixed number of queries; an id that is gone is left out."""
+    if not feedback_ids:
+        return {}
+    items = list(feedback_visible(scope=WHOLE_ORGANISATION).filter(pk__in=list(feedback_ids))
+                 .select_related("unit"))
+    customers = _customers({i.customer_id for i in items}) if customer else {}
+    return {i.pk: (Facts(unit_id=i.unit_id, unit_path=i.unit.path, rating=i.rating,
+                         touchpoint=i.touchpoint, channel=i.channel, kind=i.kind, text=i.text,
+                         customer_id=i.customer_id,
+                         customer=customers.get(i.customer_id, {})
+                         if i.customer_id is not None else {}), i)
+            for i in items}
 
 
 def recent_facts(*, unit_path: str, since: datetime, limit: int
@@ -104,7 +105,7 @@ def recent_facts(*, unit_path: str, since: datetime, limit: int
             ces=r["ces"], touchpoint=r["touchpoint"], channel=r["channel"], kind="survey",
             text="\n".join(texts.get(r["id"], [])), customer_id=r["customer_id"],
             customer=customers.get(r["customer_id"], {}))
-        yield f"response:{r['id']}", _with_analysis(facts, _combined(
+        yield f"response:{r['id']}", with_analysis(facts, _combined(
             [analysed[i] for i in comment_ids.get(r["id"], []) if i in analysed]))
     customers = _customers({i["customer_id"] for i in items})
     for i in items:
@@ -112,7 +113,7 @@ def recent_facts(*, unit_path: str, since: datetime, limit: int
             unit_id=i["unit_id"], unit_path=i["unit__path"], rating=i["rating"],
             touchpoint=i["touchpoint"], channel=i["channel"], kind=i["kind"], text=i["text"],
             customer_id=i["customer_id"], customer=customers.get(i["customer_id"], {}))
-        yield f"feedback:{i['id']}", _with_analysis(facts, analysed.get(i["id"]))
+        yield f"feedback:{i['id']}", with_analysis(facts, analysed.get(i["id"]))
 
 
 def _combined(analyses: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -50,16 +50,17 @@ def owner_up_the_tree(unit: Unit, *, skip: int = 0) -> tuple[User | None, Unit |
     return None, None
 
 
-def team_next(rule: AlertRule) -> User | None:
-    """The next member (manager or agent) of the rule's team after the last one given a case;
-    call it with the rule locked."""
+def team_next(rule: AlertRule, count: int = 1) -> list[User]:
+    """The next ``count`` members (managers and agents) of the rule's team in turn, after
+    the last one given a case (none when the team is empty); call it with the rule locked,
+    and record the last of them as ``last_assignee_id``."""
     if rule.team_id is None:
-        return None
+        return []
     members = list(User.objects.filter(is_active=True, memberships__unit_id=rule.team_id,
                                        memberships__role__in=TEAM_ROLES)
                    .distinct().order_by("id"))
     if not members:
-        return None
+        return []
     last = rule.last_assignee_id
-    after = [m for m in members if last is not None and m.pk > last]
-    return after[0] if after else members[0]
+    start = next((i for i, m in enumerate(members) if last is not None and m.pk > last), 0)
+    return [members[(start + i) % len(members)] for i in range(count)]

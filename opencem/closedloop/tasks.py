@@ -6,13 +6,14 @@ from celery import shared_task
 
 from opencem.closedloop.cases import cases_escalate_overdue
 from opencem.closedloop.followup import case_followup_send, cases_followup_send_due
-from opencem.closedloop.notifications import notifications_send_due
+from opencem.closedloop.mailer import notifications_send_due
 
 
 @shared_task(name="closedloop.send_notification")
-def send_notification(notification_id: int) -> int:
-    """Woken for one new notification: send it and every other one due (oldest first) over
-    one mail connection; a burst of mails goes out in a few sessions."""
+def send_notification(notification_id: int | None = None) -> int:
+    """Woken once per transaction that wrote mails: send every one due (oldest first) over
+    one mail connection. ``notification_id`` is what earlier versions sent; still taken so
+    that their messages left in the queue run."""
     del notification_id  # sent with the others that are due
     return notifications_send_due()
 

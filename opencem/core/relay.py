@@ -4,6 +4,9 @@ Apps register consumers from their ``AppConfig.ready()`` (``register_consumer``)
 writes its own rows inside the relay's transaction, together with its ``OutboxConsumption``
 mark, so what it does commits exactly once: a worker killed half-way rolls everything back
 and the event is still pending; a consumer that already marked an event never sees it again.
+Events are settled in chunks (``CHUNK``), one transaction each; a consumer with
+``handle_many`` takes a chunk's events in one call, reading what it needs once per chunk and
+writing in bulk.
 
 The broker only wakes the relay up: ``outbox_wake`` enqueues ``core.outbox_relay`` once the
 writing transaction commits, and the beat task ``core.outbox_sweep`` drains whatever a lost
@@ -49,12 +52,27 @@ class Consumer:
     """``handle(event)`` is called inside a transaction; it writes, never calls out (mail,
     HTTP): it writes rows that are sent once it has committed. ``active(topic)`` says
     whether the consumer wants events of that topic at all now (no alert rule, no webhook
-    endpoint: no), so the relay can pass over the bulk of events with one statement."""
+    endpoint: no), so the relay can pass over the bulk of events with one statement.
+
+    ``handle_many(events)``, when given, stands for ``handle`` on each of a chunk's events
+    (in id order) at once: what a consumer reads for every event (its rules, their version)
+    it then reads once per chunk, and what it writes it can write in bulk. It runs in the
+    same transaction as the chunk's marks; when it raises, the relay tries each event of
+    the chunk on its own (``handle_many([event])``)."""
 
     name: str
     topics: frozenset[str]
     handle: Callable[[Event], None]
     active: Callable[[str], bool] = field(default=lambda topic: True)
+    handle_many: Callable[[list[Event]], None] | None = None
+
+    def handle_all(self, events: list[Event]) -> None:
+        """Handle ``events`` (in id order) as one piece of work."""
+        if self.handle_many is not None:
+            self.handle_many(events)
+            return
+        for event in events:
+            self.handle(event)
 
 
 _consumers: dict[str, Consumer] = {}
@@ -201,17 +219,21 @@ def _settle_together(pks: list[int], topics: dict[int, str],
                 return 0
             done = set(OutboxConsumption.objects.filter(event_id__in=[r.pk for r in rows])
                        .values_list("event_id", "consumer"))
-            marks: list[OutboxConsumption] = []
+            # Each consumer takes the chunk's events it has still to handle in one call.
+            todo: dict[str, tuple[Consumer, list[Event]]] = {}
             for row in rows:
                 event = Event(row.pk, row.topic, row.payload, row.created_at)
                 for consumer in wanted[topics[row.pk]]:
                     if (row.pk, consumer.name) not in done:
-                        try:
-                            consumer.handle(event)
-                        except Exception as exc:
-                            raise _Retry from exc
-                        marks.append(OutboxConsumption(consumer=consumer.name,
-                                                       event_id=row.pk))
+                        todo.setdefault(consumer.name, (consumer, []))[1].append(event)
+            marks: list[OutboxConsumption] = []
+            for consumer, events in todo.values():
+                try:
+                    consumer.handle_all(events)
+                except Exception as exc:
+                    raise _Retry from exc
+                marks += [OutboxConsumption(consumer=consumer.name, event_id=e.id)
+                          for e in events]
             OutboxConsumption.objects.bulk_create(marks)
             OutboxEvent.objects.filter(pk__in=[r.pk for r in rows]).update(
                 dispatched_at=timezone.now())
@@ -239,7 +261,7 @@ def _settle_one(pk: int, consumers: Iterable[Consumer]) -> bool:
             try:
                 with transaction.atomic():
                     OutboxConsumption.objects.create(consumer=consumer.name, event_id=pk)
-                    consumer.handle(event)
+                    consumer.handle_all([event])
             except IntegrityError:
                 # Marked meanwhile by a worker that did not lock (SQLite): already handled.
                 continue

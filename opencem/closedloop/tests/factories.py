@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from opencem.accounts.selectors import WHOLE_ORGANISATION
-from opencem.closedloop.notifications import notifications_send_due
+from opencem.closedloop.mailer import notifications_send_due
 from opencem.closedloop.rules import RuleInput, alert_rule_create
 from opencem.core.relay import outbox_drain
 from opencem.surveys.selectors import survey_get

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from opencem.closedloop import consumer
 from opencem.closedloop.choices import CaseStatus
 from opencem.closedloop.models import Alert, Case, CaseEvent, Notification
 from opencem.closedloop.tests.factories import make_rule, make_survey, relay, respond
 from opencem.core.models import OutboxConsumption, OutboxEvent
+from opencem.core.relay import outbox_drain
 from opencem.core.services import outbox_emit
 from opencem.feedback.models import Response
 
@@ -160,7 +163,7 @@ def test_a_failing_consumer_leaves_the_event_pending_with_backoff(org, admin, ma
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(consumer, "case_open", broken)
+    monkeypatch.setattr(consumer, "cases_open", broken)
     respond(admin.api(), survey.pk, nps=1)
     relay()
     event = OutboxEvent.objects.get(topic="response.completed")
@@ -174,3 +177,24 @@ def test_a_failing_consumer_leaves_the_event_pending_with_backoff(org, admin, ma
     OutboxEvent.objects.filter(pk=event.pk).update(next_attempt_at=None)
     relay()
     assert Case.objects.count() == 1
+
+
+def test_a_burst_is_judged_with_as_many_queries_as_one_response(org, admin, manager_a,
+                                                                 survey):
+    _own(org.store_a, manager_a)
+    make_rule(unit=org.company)
+    api = admin.api()
+    respond(api, survey.pk, nps=1, email="warm@example.com")
+    outbox_drain()  # the rules are read once and kept until they change
+
+    def drain_queries(n: int) -> int:
+        for i in range(n):
+            respond(api, survey.pk, nps=i % 7, email=f"n{n}-{i}@example.com")
+        with CaptureQueriesContext(connection) as queries:
+            outbox_drain()
+        return len(queries)
+
+    assert drain_queries(1) == drain_queries(6)
+    assert Case.objects.count() == 8
+    assert CaseEvent.objects.filter(kind="created").count() == 8
+    assert Notification.objects.filter(to_email="manager_a@acme.test").count() == 8

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from opencem.closedloop.cases import cases_escalate_overdue
 from opencem.closedloop.followup import case_followup_send
+from opencem.closedloop.mailer import notifications_send_due
 from opencem.closedloop.models import Case, CaseEvent, Notification
-from opencem.closedloop.notifications import notifications_send_due
 from opencem.closedloop.tests.factories import make_rule, make_survey, relay, respond
 from opencem.customers.models import CustomerIdentity
 from opencem.surveys.models import Invitation

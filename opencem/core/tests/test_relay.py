@@ -148,3 +148,47 @@ def test_a_woken_relay_drains_again_once_the_wake_ups_it_stands_for_are_over(clo
     drains.clear()
     relay.outbox_relay_run(woken_at=woken - 60)  # started late: once is enough
     assert len(drains) == 1
+
+
+@pytest.fixture
+def batches(monkeypatch, admin):
+    """A consumer of ``test.topic`` that takes a chunk's events in one call
+    (``handle_many``) and fails on an event whose payload says so."""
+    calls: list[list[int]] = []
+
+    def handle_many(events: list[relay.Event]) -> None:
+        calls.append([e.id for e in events])
+        for event in events:
+            IdempotencyRecord.objects.create(user=admin.user, key=f"event-{event.id}",
+                                             fingerprint="f", status_code=200,
+                                             response_body="{}")
+            if event.payload.get("fail"):
+                raise RuntimeError("consumer failed")
+
+    def handle(event: relay.Event) -> None:
+        raise AssertionError("handle_many stands for handle")
+
+    monkeypatch.setattr(relay, "_consumers", dict(relay._consumers))
+    relay.register_consumer(relay.Consumer("batch", frozenset({"test.topic"}), handle,
+                                           handle_many=handle_many))
+    return calls
+
+
+def test_a_batch_consumer_gets_a_chunks_events_in_one_call(batches):
+    events = [outbox_emit(topic="test.topic", payload={"n": n}) for n in range(3)]
+    assert relay.outbox_drain() == 3
+    assert batches == [[e.pk for e in events]]
+    assert OutboxConsumption.objects.filter(consumer="batch").count() == 3
+    assert IdempotencyRecord.objects.count() == 3
+
+
+def test_a_failing_batch_is_tried_again_event_by_event(batches):
+    good = outbox_emit(topic="test.topic", payload={})
+    bad = outbox_emit(topic="test.topic", payload={"fail": True})
+    assert relay.outbox_drain() == 1
+    # The chunk rolled back as a whole, then each event went on its own.
+    assert batches == [[good.pk, bad.pk], [good.pk], [bad.pk]]
+    assert list(OutboxConsumption.objects.values_list("event_id", flat=True)) == [good.pk]
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == [f"event-{good.pk}"]
+    bad.refresh_from_db()
+    assert (bad.dispatched_at, bad.attempts) == (None, 1)
