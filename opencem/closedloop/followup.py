@@ -12,7 +12,7 @@ from django.utils import timezone
 from opencem.closedloop.choices import FINISHED_STATUSES, CaseEventKind
 from opencem.closedloop.models import Case, CaseEvent
 from opencem.core.errors import ApplicationError
-from opencem.surveys.distribution import SYSTEM_SCOPE, invitation_send_now
+from opencem.surveys.distribution import SYSTEM_SCOPE, invitation_send, invitation_send_now
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,11 @@ PASSIVE_FROM = 7  # NPS 7-8 passive, 9-10 promoter: a detractor who moved there 
 
 def case_followup_send(*, case_id: int, now: datetime | None = None) -> bool:
     """Invite the customer of a resolved case to its follow-up survey, once; returns whether
-    an invitation was made now. One the contact rules hold back is noted on the case."""
+    an invitation was made now. One the contact rules hold back is noted on the case.
+
+    The invitation is made with the case's follow-up mark and mailed once both have
+    committed; should the mail wait (the process dies, the mail server is down), the
+    invitation stays scheduled and the invitation scheduler sends it."""
     now = now or timezone.now()
     with transaction.atomic():
         case = (Case.objects.select_for_update(of=("self",))
@@ -34,12 +38,12 @@ def case_followup_send(*, case_id: int, now: datetime | None = None) -> bool:
         try:
             invitation = invitation_send_now(survey=case.followup_survey,
                                              customer_id=case.customer_id, scope=SYSTEM_SCOPE,
-                                             unit=case.unit, now=now)
+                                             unit=case.unit, now=now, deliver=False)
         except ApplicationError as exc:
             note = f"No follow-up: {exc.message}"
         else:
             reason = f": {invitation.suppressed_reason}" if invitation.suppressed_reason else ""
-            note = ("Follow-up survey sent" if invitation.status == "sent"
+            note = ("Follow-up survey sent" if invitation.status == "scheduled"
                     else f"Follow-up {invitation.get_status_display().lower()}{reason}")
         case.followup_sent_at = now
         case.followup_invitation_id = invitation.pk if invitation else None
@@ -48,6 +52,8 @@ def case_followup_send(*, case_id: int, now: datetime | None = None) -> bool:
                                  "followup_note"])
         CaseEvent.objects.create(case=case, kind=CaseEventKind.FOLLOWUP_SENT, text=note,
                                  data={"invitation_id": case.followup_invitation_id})
+    if invitation is not None and invitation.status == "scheduled":
+        invitation_send(invitation_id=invitation.pk, now=now)
     return invitation is not None
 
 

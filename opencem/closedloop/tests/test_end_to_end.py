@@ -67,7 +67,9 @@ def test_a_detractor_reaches_the_manager_and_is_followed_up_to_recovery(
                                   "the follow-up invitation", worker)
     assert re.search(r"/s/[A-Za-z0-9_-]+", invitation_mail.get_body(
         preferencelist=("plain",)).get_content())
-    assert Invitation.objects.get(survey=followup).status == "sent"
+    # The mail goes out inside the invitation's row lock; its "sent" commits right after.
+    wait_for(lambda: Invitation.objects.filter(survey=followup, status="sent").exists(),
+             "the invitation marked sent", worker)
 
     respond(admin.api(), followup.pk, nps=9, email="ann@example.com")
     wait_for(lambda: Case.objects.filter(pk=case.pk, recovered=True).exists(),

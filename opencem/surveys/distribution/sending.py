@@ -236,11 +236,15 @@ def _check_by_hand(valid_days: int, touchpoint: str) -> None:
 
 def invitation_send_now(*, survey: Survey, customer_id: int, scope: Scope,
                         unit: Unit | None = None, valid_days: int = DEFAULT_VALID_DAYS,
-                        touchpoint: str = "", now: datetime | None = None) -> Invitation:
+                        touchpoint: str = "", now: datetime | None = None,
+                        deliver: bool = True) -> Invitation:
     """Invite one customer in scope by email at once, within the contact rules.
 
     Returns the invitation: ``sent``, ``suppressed`` with its reason, or still ``scheduled``
-    when the mail server failed (the scheduler retries it).
+    when the mail server failed (the scheduler retries it). ``deliver=False`` leaves it
+    ``scheduled`` for the caller to mail (``invitation_send``) once the caller's own
+    transaction has committed: a mail must never go out for an invitation that may still
+    be rolled back.
     """
     _check_by_hand(valid_days, touchpoint)
     customer = customer_in_scope(scope, customer_id, ("customer",))
@@ -251,7 +255,7 @@ def invitation_send_now(*, survey: Survey, customer_id: int, scope: Scope,
         invitation, _ = invite(survey=survey, customer=customer, unit=chosen,
                                channel=InvitationChannel.EMAIL, now=now, scheduled_for=now,
                                valid_days=valid_days, touchpoint=touchpoint)
-    if invitation.status == InvitationStatus.SCHEDULED:
+    if deliver and invitation.status == InvitationStatus.SCHEDULED:
         invitation_send(invitation_id=invitation.pk, now=now)
         invitation.refresh_from_db()
     return invitation
