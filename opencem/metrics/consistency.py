@@ -123,7 +123,7 @@ def _chart(scope: Scope, metric: Metric | str, filters: MetricFilters,
     cube, counts = _cube(plan, start, end)
     visible: dict[int, Counts] = {}
     hidden: dict[int, int] = {}
-    for key in _shown(plan, cube):
+    for key in _shown(plan, cube, counts):
         node = key[0]
         if node not in compared:
             continue

@@ -134,7 +134,8 @@ def _sort_key(key: Key) -> tuple[Any, ...]:
 
 @dataclass
 class Cube:
-    """n of every cell (with margins) and the cells anonymity hides.
+    """n of every cell (with margins, where anonymity needed them) and the cells anonymity
+    hides.
 
     Cells are keyed ``(node, value of dim 1, …)``; a value of ``ALL`` is that axis's margin.
     """
@@ -149,13 +150,54 @@ class Cube:
 
 def build_cube(rows: Mapping[Key, int], tree: Tree, ndims: int, k: int) -> Cube:
     """Lay ``rows`` (node, dims…) → n, each node's whole subtree, out as a cube with margins
-    and work out what anonymity hides."""
+    and work out what anonymity hides.
+
+    When ``nothing_to_hide`` says so, the answer hides no group with respondents and the
+    margins, which only the anonymity families read, are not laid out: the cube holds the
+    rows alone.
+    """
+    if nothing_to_hide(rows, tree, k):
+        # Empty groups are hidden as suppress hides them: there is nothing in them to show.
+        return Cube(tree, dict(rows), {key for key, count in rows.items() if count < k})
+    n = lay_out(rows, ndims)
+    return Cube(tree, n, suppress(n, tree, ndims, k))
+
+
+def nothing_to_hide(rows: Mapping[Key, int], tree: Tree, k: int) -> bool:
+    """Whether ``suppress`` would hide no group with respondents, found without laying out
+    the cube.
+
+    Empty groups (n = 0) are hidden but change nothing: they add nothing to any sum, and
+    their children are empty too. Beyond them, suppress hides nothing exactly when no family
+    acts in its first pass. No cell is under k when no row is (a margin adds rows up). A
+    family along a dimension has a margin for parent, the sum of its children, so
+    subtraction reveals nothing there. A family along the unit axis reveals the parent's own
+    responses (recorded at the unit itself); for a margin's family that is the sum of its
+    rows' families, each 0 or at least k when theirs are. So the rows' families along the
+    unit axis are all there is to look at.
+    """
+    if any(0 < count < k for count in rows.values()):
+        return False
+    below: dict[Key, int] = {}
+    nodes = tree.nodes
+    for key, count in rows.items():
+        parent_node = nodes[key[0]]
+        if parent_node is not None:
+            parent = (parent_node, *key[1:])
+            below[parent] = below.get(parent, 0) + count
+    return not any(0 < rows[parent] - total < k for parent, total in below.items())
+
+
+def lay_out(rows: Mapping[Key, int], ndims: int) -> dict[Key, int]:
+    """``rows`` with every margin: n of each cell whose values are ``ALL`` in some axes."""
     n: dict[Key, int] = {}
     get = n.get
-    masks = [tuple(bool(m >> i & 1) for i in range(ndims)) for m in range(1 << ndims)]
+    # Every mask but the first (no margin: the row's own cell, which comes once).
+    masks = [tuple(bool(m >> i & 1) for i in range(ndims)) for m in range(1, 1 << ndims)]
     # Every value combination appears at many nodes: its margins are worked out once.
     margins: dict[Key, list[Key]] = {}
     for key, value in rows.items():
+        n[key] = value
         node, rest = key[0], key[1:]
         around = margins.get(rest)
         if around is None:
@@ -165,38 +207,74 @@ def build_cube(rows: Mapping[Key, int], tree: Tree, ndims: int, k: int) -> Cube:
         for margin in around:
             cell = (node, *margin)
             n[cell] = get(cell, 0) + value
-    return Cube(tree, n, suppress(n, tree, ndims, k))
+    return n
 
 
-def _families(n: Mapping[Key, int], tree: Tree, ndims: int) -> list[dict[Key, list[Key]]]:
-    """Per axis, each parent cell with its child cells (the unit axis first)."""
-    families: list[dict[Key, list[Key]]] = [{} for _ in range(ndims + 1)]
-    for key in n:
-        parent_node = tree.nodes[key[0]]
+Families = list[dict[Key, list[Key]]]
+
+
+def _parents(key: Key, tree: Tree, ndims: int) -> list[tuple[int, Key]]:
+    """The families ``key`` is a child in: (axis, parent cell), the unit axis first."""
+    found = []
+    parent_node = tree.nodes[key[0]]
+    if parent_node is not None:
+        found.append((0, (parent_node, *key[1:])))
+    for axis in range(ndims):
+        if key[axis + 1] is not ALL:
+            found.append((axis + 1, (*key[:axis + 1], ALL, *key[axis + 2:])))
+    return found
+
+
+def _families(n: Mapping[Key, int], tree: Tree, ndims: int, hidden: set[Key]
+              ) -> tuple[Families, list[dict[Key, int]]]:
+    """Per axis, each parent cell with its child cells (the unit axis first), and the sum of
+    its children's n that are not hidden."""
+    families: Families = [{} for _ in range(ndims + 1)]
+    shown: list[dict[Key, int]] = [{} for _ in range(ndims + 1)]
+    # _parents written out: this runs for every cell of the answer.
+    nodes, axes = tree.nodes, range(ndims)
+    for key, count in n.items():
+        add = 0 if key in hidden else count
+        parent_node = nodes[key[0]]
         if parent_node is not None:
-            families[0].setdefault((parent_node, *key[1:]), []).append(key)
-        for axis in range(ndims):
-            if key[axis + 1] is not ALL:
-                parent = (*key[:axis + 1], ALL, *key[axis + 2:])
-                families[axis + 1].setdefault(parent, []).append(key)
-    return families
+            parent = (parent_node, *key[1:])
+            children = families[0].get(parent)
+            if children is None:
+                families[0][parent] = [key]
+                shown[0][parent] = add
+            else:
+                children.append(key)
+                shown[0][parent] += add
+        for axis in axes:
+            if key[axis + 1] is ALL:
+                continue
+            parent = (*key[:axis + 1], ALL, *key[axis + 2:])
+            children = families[axis + 1].get(parent)
+            if children is None:
+                families[axis + 1][parent] = [key]
+                shown[axis + 1][parent] = add
+            else:
+                children.append(key)
+                shown[axis + 1][parent] += add
+    return families, shown
 
 
 def suppress(n: Mapping[Key, int], tree: Tree, ndims: int, k: int) -> set[Key]:
     """The cells to hide so that no cell under k can be recovered by subtraction."""
-    families = _families(n, tree, ndims)
     hidden = {key for key, count in n.items() if count < k}
+    families, shown = _families(n, tree, ndims, hidden)
     changed = True
     while changed:
         changed = False
-        for axis_families in families:
+        for axis, axis_families in enumerate(families):
+            shown_sums = shown[axis]
             for parent, children in axis_families.items():
                 if parent in hidden:
                     newly = [c for c in children if c not in hidden]
                 else:
                     # What subtraction would reveal; visible_groups only acts when that is
                     # 1..k−1 respondents (the children under k are hidden already).
-                    revealed = n[parent] - sum(n[c] for c in children if c not in hidden)
+                    revealed = n[parent] - shown_sums[parent]
                     if not 0 < revealed < k:
                         continue
                     # Ties between equal children go to the first listed; the order must not
@@ -209,4 +287,8 @@ def suppress(n: Mapping[Key, int], tree: Tree, ndims: int, k: int) -> set[Key]:
                 if newly:
                     hidden.update(newly)
                     changed = True
+                    # Every family these cells belong to now shows that much less.
+                    for cell in newly:
+                        for other_axis, other in _parents(cell, tree, ndims):
+                            shown[other_axis][other] -= n[cell]
     return hidden

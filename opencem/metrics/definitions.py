@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from opencem.metrics import scores, stats
+from opencem.metrics import batch, scores, stats
+from opencem.metrics.batch import Estimates
 from opencem.metrics.scores import Estimate, NpsCounts, ProportionCounts, ScaleCounts
 from opencem.metrics.stats import Comparison
 
@@ -68,6 +69,8 @@ class Measure:
     estimate: Callable[[Counts, int], Estimate]
     compare: Callable[[Counts, Counts, int], Comparison | None] | None
     versus_target: Callable[[Counts, float, int], Comparison | None] | None
+    # ``estimate`` of many groups at once (see ``batch``): the same figures, as columns.
+    estimates: Callable[[Sequence[Counts], int], Estimates]
 
     @property
     def width(self) -> int:
@@ -113,7 +116,8 @@ def measure(metric: Metric, *, scale: tuple[int, int] | None = None) -> Measure:
             (-100.0, 100.0), n=sum,
             estimate=lambda c, k: scores.net_estimate(c[0], c[2], c[0] + c[1] + c[2], k=k),
             compare=lambda a, b, k: stats.compare_nps(_three(a), _three(b), k=k),
-            versus_target=lambda c, t, k: stats.nps_vs_target(_three(c), t, k=k))
+            versus_target=lambda c, t, k: stats.nps_vs_target(_three(c), t, k=k),
+            estimates=lambda cs, k: batch.net_estimates(cs, k=k))
     if metric in (Metric.CSAT, Metric.CES_AGREE):
         csat = metric == Metric.CSAT
         # CSAT: satisfied 4–5 of 1–5 (top-two box); % agree: 5–7 of 1–7.
@@ -124,7 +128,8 @@ def measure(metric: Metric, *, scale: tuple[int, int] | None = None) -> Measure:
             (), (0.0, 100.0), n=sum,
             estimate=lambda c, k: scores.proportion(_two(c), k=k),
             compare=lambda a, b, k: stats.compare_proportions(_two(a), _two(b), k=k),
-            versus_target=lambda c, t, k: stats.proportion_vs_target(_two(c), t, k=k))
+            versus_target=lambda c, t, k: stats.proportion_vs_target(_two(c), t, k=k),
+            estimates=lambda cs, k: batch.share_estimates(cs, k=k))
     if metric in (Metric.CES, Metric.RATING):
         if metric == Metric.CES:
             scale = scores.CES_SCALE
@@ -135,21 +140,28 @@ def measure(metric: Metric, *, scale: tuple[int, int] | None = None) -> Measure:
         def histogram(c: Counts) -> ScaleCounts:
             return ScaleCounts(fixed[0], fixed[1], tuple(c))
 
+        def mean(c: Counts, k: int) -> Estimate:
+            return scores.mean_rating(histogram(c), k=k)
+
         return Measure(
             metric, "CES" if metric == Metric.CES else "Rating", "mean",
             Source.ROLLUP if metric == Metric.CES else Source.RATING, fixed, _points(fixed),
             "ces" if metric == Metric.CES else None, (), (float(fixed[0]), float(fixed[1])),
             n=sum,
-            estimate=lambda c, k: scores.mean_rating(histogram(c), k=k),
+            estimate=mean,
             compare=lambda a, b, k: stats.compare_means(histogram(a), histogram(b), k=k),
-            versus_target=lambda c, t, k: stats.mean_vs_target(histogram(c), t, k=k))
+            versus_target=lambda c, t, k: stats.mean_vs_target(histogram(c), t, k=k),
+            estimates=batch.one_by_one(mean))
     if metric == Metric.VOLUME:
+        def volume(c: Counts, _k: int) -> Estimate:
+            return Estimate(float(c[0]), c[0], None, None, False, False)
+
         return Measure(
             metric, "Responses", "count", Source.ROLLUP, None, (), None, ("completed",), None,
             n=lambda c: c[0],
-            estimate=lambda c, k: Estimate(float(c[0]), c[0], None, None, False, False),
+            estimate=volume,
             # Counts of two periods are compared by their lengths too: see series.
-            compare=None, versus_target=None)
+            compare=None, versus_target=None, estimates=batch.one_by_one(volume))
     rate = metric == Metric.COMPLETION_RATE
     return Measure(
         metric, "Completion rate" if rate else "Response rate", "percent",
@@ -158,7 +170,8 @@ def measure(metric: Metric, *, scale: tuple[int, int] | None = None) -> Measure:
         n=lambda c: c[1],
         estimate=lambda c, k: scores.proportion(_rate(c), k=k),
         compare=lambda a, b, k: stats.compare_proportions(_rate(a), _rate(b), k=k),
-        versus_target=lambda c, t, k: stats.proportion_vs_target(_rate(c), t, k=k))
+        versus_target=lambda c, t, k: stats.proportion_vs_target(_rate(c), t, k=k),
+        estimates=lambda cs, k: batch.share_estimates(cs, k=k, rate=True))
 
 
 def subtract(a: Sequence[int], b: Sequence[int]) -> Counts:

@@ -206,32 +206,55 @@ def _compare(label: str, table: str, expected: str, keys: Sequence[str],
     Returns the rows compared, the number of keys that differ and the first few of them.
     Rollup rows whose counters are all zero (every response of the group deleted) count as
     absent, which is what the raw rows say of them.
+
+    One full join on the key (unique on both sides, never NULL) finds every difference in
+    one pass over each table; the differences, few when all is well, are kept aside to be
+    counted and listed.
     """
-    cols = ", ".join(_qn(c) for c in [*keys, *counters])
-    key_cols = ", ".join(_qn(c) for c in keys)
     nonzero = " OR ".join(f"{_qn(c)} <> 0" for c in counters)
-    actual = f"SELECT {cols} FROM {_qn(table)} WHERE {nonzero}"  # noqa: S608
-    wanted = f"SELECT {cols} FROM {_qn(expected)}"  # noqa: S608
-    missing, extra = f"{wanted} EXCEPT {actual}", f"{actual} EXCEPT {wanted}"
+    actual = f"SELECT * FROM {_qn(table)} WHERE {nonzero}"  # noqa: S608
+    sides = {"expected": "e", "actual": "a"}
+    picked = ", ".join(f"{alias}.{_qn(c)} AS {alias}_{i}" for alias in sides.values()
+                       for i, c in enumerate([*keys, *counters]))
+    same_key = " AND ".join(f"e.{_qn(c)} = a.{_qn(c)}" for c in keys)
+    differs = " OR ".join(f"e.{_qn(c)} IS DISTINCT FROM a.{_qn(c)}" for c in counters)
+    first = _qn(keys[0])
+    differences = _qn(f"{expected}_differences")
     found: dict[tuple[Any, ...], dict[str, dict[str, int] | None]] = {}
-    order = ", ".join(str(i + 1) for i in range(len(keys)))
+    order = ", ".join(f"{{side}}_{i}" for i in range(len(keys)))
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {_qn(expected)}")  # noqa: S608
         compared = int(cursor.fetchone()[0])
-        # A key on both sides with other counts is in both differences: counted once.
-        cursor.execute(f"SELECT COUNT(*) FROM (SELECT {key_cols} FROM ({missing}) AS m "  # noqa: S608
-                       f"UNION SELECT {key_cols} FROM ({extra}) AS e) AS d")
-        different = int(cursor.fetchone()[0])
-        for side, sql in (("expected", missing), ("actual", extra)):
-            cursor.execute(f"{sql} ORDER BY {order} LIMIT {SHOWN}")
-            for row in cursor.fetchall():
-                key = tuple(str(v) for v in row[:len(keys)])
-                entry = found.setdefault(key, {"expected": None, "actual": None})
-                entry[side] = dict(zip(counters, (int(v) for v in row[len(keys):]),
-                                       strict=True))
-    differences = [Difference(label, key, e["expected"], e["actual"])
-                   for key, e in sorted(found.items())][:SHOWN]
-    return compared, different, differences
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {differences} AS SELECT {picked} "  # noqa: S608
+            f"FROM {_qn(expected)} AS e FULL JOIN ({actual}) AS a ON {same_key} "
+            f"WHERE e.{first} IS NULL OR a.{first} IS NULL OR {differs}")
+        try:
+            cursor.execute(f"SELECT COUNT(*) FROM {differences}")  # noqa: S608
+            different = int(cursor.fetchone()[0])
+            width = len(keys) + len(counters)
+            for side, alias in sides.items():
+                columns = ", ".join(f"{alias}_{i}" for i in range(width))
+                cursor.execute(f"SELECT {columns} FROM {differences} "  # noqa: S608
+                               f"WHERE {alias}_0 IS NOT NULL "
+                               f"ORDER BY {order.format(side=alias)} LIMIT {SHOWN}")
+                for row in cursor.fetchall():
+                    key = tuple(str(v) for v in row[:len(keys)])
+                    entry = found.setdefault(key, {"expected": None, "actual": None})
+                    entry[side] = dict(zip(counters, (int(v) for v in row[len(keys):]),
+                                           strict=True))
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {differences}")
+    listed = [Difference(label, key, e["expected"], e["actual"])
+              for key, e in sorted(found.items())][:SHOWN]
+    return compared, different, listed
+
+
+def _month_of(day: str) -> str:
+    """SQL for the first day of the month of the date column ``day``."""
+    if connection.vendor == "sqlite":
+        return f"date({day}, 'start of month')"
+    return f"CAST(date_trunc('month', {day}) AS date)"
 
 
 def rollups_verify() -> VerifyResult:
@@ -243,22 +266,24 @@ def rollups_verify() -> VerifyResult:
                  [f"{k} AS {_qn(c)}" for k, c in zip([*_raw_keys(), *_raw_counters()], columns,
                                                       strict=True)]),
          KEY_COLUMNS, COUNTER_COLUMNS),
-        ("monthly", MonthlyRollup._meta.db_table, "metrics_expected_monthly",
-         _select(_raw_rows(monthly=True),
-                 [f"{k} AS {_qn(c)}" for k, c in zip([*_raw_keys(), *_raw_counters()], columns,
-                                                      strict=True)]),
-         KEY_COLUMNS, COUNTER_COLUMNS),
     ]
-    for label, table, source in (
-            ("daily by unit", DailyUnitRollup._meta.db_table, "metrics_expected_daily"),
-            ("monthly by unit", MonthlyUnitRollup._meta.db_table, "metrics_expected_monthly")):
-        # The unit rollups against the detailed expectation summed by unit: the raw rows are
-        # read twice, not four times.
-        by = ", ".join(_qn(c) for c in UNIT_KEY_COLUMNS)
-        sums = ", ".join(f"SUM({_qn(c)}) AS {_qn(c)}" for c in COUNTER_COLUMNS)
-        plan.append((label, table, f"{source}_unit",
-                     (f"SELECT {by}, {sums} FROM {_qn(source)} GROUP BY {by}", []),  # noqa: S608
-                     UNIT_KEY_COLUMNS, COUNTER_COLUMNS))
+    # The other rollups against the expected days summed by month, by unit, or both: the raw
+    # rows are read once, not four times (a month is the sum of its local days).
+    sums = ", ".join(f"SUM({_qn(c)}) AS {_qn(c)}" for c in COUNTER_COLUMNS)
+    month = _month_of(_qn("date"))
+    key_columns: Sequence[str]
+    for label, table, name, key_columns in (
+            ("monthly", MonthlyRollup._meta.db_table, "metrics_expected_monthly", KEY_COLUMNS),
+            ("daily by unit", DailyUnitRollup._meta.db_table, "metrics_expected_daily_unit",
+             UNIT_KEY_COLUMNS),
+            ("monthly by unit", MonthlyUnitRollup._meta.db_table,
+             "metrics_expected_monthly_unit", UNIT_KEY_COLUMNS)):
+        by = ", ".join(_qn(c) for c in key_columns[1:])
+        day = month if "monthly" in label else _qn("date")
+        plan.append((label, table, name,
+                     (f"SELECT {day} AS {_qn('date')}, {by}, {sums} "  # noqa: S608
+                      f"FROM {_qn('metrics_expected_daily')} GROUP BY {day}, {by}", []),
+                     key_columns, COUNTER_COLUMNS))
     compared: dict[str, int] = {}
     different: dict[str, int] = {}
     differences: list[Difference] = []

@@ -50,7 +50,7 @@ def _check_score(score: object, minimum: int, maximum: int) -> int:
     return score
 
 
-def _check_thresholds(k: int, small_n: int) -> None:
+def check_thresholds(k: int, small_n: int) -> None:
     _check_count("k", k)
     _check_count("small_n", small_n)
 
@@ -89,7 +89,7 @@ def _estimate(
     Computing lazily means suppressed groups never have their value calculated at all, and
     n = 0 never reaches a division.
     """
-    _check_thresholds(k, small_n)
+    check_thresholds(k, small_n)
     suppressed = n < k
     if suppressed or n == 0:
         value, low, high = None, None, None
@@ -349,8 +349,11 @@ def net_share_variance(positive: int, negative: int, n: int) -> float:
     """Variance of one respondent's +1/0/−1 score when `positive` and `negative` of `n`
     score ±1: p + d − (p − d)², the design's NPS variance (on the 0–1 scale)."""
     p, d = positive / n, negative / n
-    # Clamped at 0: for all-positive groups p + d − (p − d)² is 0 up to rounding.
-    variance = p + d - (p - d) ** 2
+    # Squared by multiplying, which is exact to the last bit on every platform (pow need
+    # not be), so that ``batch`` gives the very same figure. Clamped at 0: for
+    # all-positive groups p + d − (p − d)² is 0 up to rounding.
+    spread = p - d
+    variance = p + d - spread * spread
     return variance if variance > 0.0 else 0.0
 
 
@@ -368,7 +371,7 @@ def net_estimate(positive: int, negative: int, n: int, *, k: int = DEFAULT_K,
 
     Written out rather than through `_estimate`: dashboards compute thousands per answer.
     """
-    _check_thresholds(k, small_n)
+    check_thresholds(k, small_n)
     if n < k or n == 0:
         return Estimate(None, n, None, None, n < small_n, n < k)
     if not 0 <= positive <= n or not 0 <= negative <= n - positive:

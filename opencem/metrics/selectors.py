@@ -22,6 +22,7 @@ from opencem.metrics.series import (
     MetricFilters,
     MetricGroup,
     MetricSeries,
+    Outcome,
     anonymity_k,
     collector_paused,
     metric_series,
@@ -31,7 +32,7 @@ from opencem.metrics.stats import Comparison, ControlFlag, ControlPoint
 
 __all__ = ["CHARTED", "Compare", "Comparison", "ConsistencyChart", "ConsistencyPoint",
            "ControlFlag", "ControlPoint", "Dimension", "Estimate", "Metric", "MetricFilters",
-           "MetricGroup", "MetricSeries", "TargetRow", "UnitInfo", "anonymity_k",
+           "MetricGroup", "MetricSeries", "Outcome", "TargetRow", "UnitInfo", "anonymity_k",
            "collector_paused", "consistency_chart", "metric_series", "organisation_of",
            "register_dimension", "target_list", "target_range"]
 

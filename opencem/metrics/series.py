@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -30,12 +32,12 @@ from django.utils import timezone
 from opencem.accounts.selectors import Scope, unit_list
 from opencem.core.errors import PermissionDenied, invalid
 from opencem.customers.choices import Channel
-from opencem.metrics.cube import ALL, Cube, Key, Tree, UnitInfo, build_cube
+from opencem.metrics.batch import Estimates
+from opencem.metrics.cube import Cube, Key, Tree, UnitInfo, build_cube
 from opencem.metrics.definitions import Measure, Metric, Source, measure, subtract
 from opencem.metrics.models import MetricTarget, OrganisationPolicy
 from opencem.metrics.rollups import local_day
 from opencem.metrics.scores import (
-    DEFAULT_SMALL_N,
     Z_95,
     Estimate,
     ProportionCounts,
@@ -107,9 +109,19 @@ class MetricGroup:
     distribution: Mapping[int, Estimate] | None = None
 
 
+Outcome = tuple[Comparison | None, Estimate | None, float | None]
+
+
 @dataclass(frozen=True)
 class MetricSeries:
-    """A metric for every group of one question, ready to show."""
+    """A metric for every group of one question, ready to show.
+
+    The groups are held as columns, one entry per group in order: ``keys`` (as in
+    ``MetricGroup.key``), ``estimates``, and where they apply ``units`` (grouped by unit),
+    ``outcomes`` (comparison, baseline, target; when compared) and ``distributions``
+    (ratings). An answer may hold thousands of groups and the API writes them out from the
+    columns; ``groups`` makes them ``MetricGroup`` objects for callers that want those.
+    """
 
     metric: Metric
     label: str
@@ -120,7 +132,21 @@ class MetricSeries:
     group_by: tuple[Dimension, ...]
     compare: Compare | None
     k: int
-    groups: list[MetricGroup] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    estimates: Estimates = field(default_factory=Estimates)
+    units: list[UnitInfo] | None = None
+    outcomes: list[Outcome] | None = None
+    distributions: list[Mapping[int, Estimate] | None] | None = None
+
+    @cached_property
+    def groups(self) -> list[MetricGroup]:
+        """The groups as objects, built once on first use."""
+        nothing: Outcome = (None, None, None)
+        return [MetricGroup(key, self.estimates.at(i),
+                            None if self.units is None else self.units[i],
+                            *(nothing if self.outcomes is None else self.outcomes[i]),
+                            None if self.distributions is None else self.distributions[i])
+                for i, key in enumerate(self.keys)]
 
 
 # --- checking the question --------------------------------------------------------------------
@@ -322,30 +348,24 @@ def _cube(plan: _Plan, start: date, end: date
     if len(rows) > 10 * MAX_GROUPS:
         raise invalid(["group_by"], f"asks for more than {MAX_GROUPS:,} groups; narrow the "
                                     "range, the unit or the grouping")
-    counts = {key: tuple(found) for key, found in rows.items()}
-    n = {key: plan.measure.n(found) for key, found in counts.items()}
+    counts = rows
+    n_of = plan.measure.n
+    n = {key: n_of(found) for key, found in counts.items()}
     return build_cube(n, plan.tree, len(plan.dims), plan.k), counts
 
 
-def _shown(plan: _Plan, cube: Cube) -> list[Key]:
-    """The cells the answer lists: shown units, requested values, the filters' values."""
+def _shown(plan: _Plan, cube: Cube, counts: Mapping[Key, tuple[int, ...]]) -> list[Key]:
+    """The cells the answer lists: shown units, requested values, the filters' values.
+
+    These are cells the rows counted (margins hold ``ALL`` in some dimension, which no
+    listed cell does), so only those are looked at.
+    """
     shown = set(plan.tree.shown)
-    fixed = plan.fixed
-    cells = []
-    for key, count in cube.n.items():
-        if key[0] not in shown or count == 0:
-            continue
-        values = key[1:]
-        if any(v is ALL for v in values[:plan.shown_dims]):
-            continue
-        if tuple(values[plan.shown_dims:]) != fixed:
-            continue
-        cells.append(key)
-    return cells
-
-
-def _suppressed(n: int) -> Estimate:
-    return Estimate(None, n, None, None, n < DEFAULT_SMALL_N, True)
+    n = cube.n
+    if not plan.fixed:
+        return [key for key in counts if key[0] in shown and n[key]]
+    fixed, cut = plan.fixed, 1 + plan.shown_dims
+    return [key for key in counts if key[0] in shown and n[key] and key[cut:] == fixed]
 
 
 def _time_index(plan: _Plan) -> int | None:
@@ -437,58 +457,63 @@ def _series(scope: Scope, metric: Metric | str, group_by: Sequence[Dimension | s
     start, end = _range(filters.start, filters.end)
     plan = _plan(scope, the_metric, dims, filters, how, start=start, end=end)
     cube, counts = _cube(plan, start, end)
-    cells = _shown(plan, cube)
+    cells = _shown(plan, cube, counts)
     if len(cells) > MAX_GROUPS:
         raise invalid(["group_by"], f"asks for {len(cells):,} groups, more than "
                                     f"{MAX_GROUPS:,}; narrow the range, the unit or the grouping")
     comparisons = _compare(scope, plan, how, cube, counts=counts, cells=cells, start=start,
                            end=end)
-    groups = []
-    units = plan.tree.units
-    by_unit = Dimension.UNIT in dims
+    keys, public = _ordered(plan, cells, dims)
     measure_, k = plan.measure, plan.k
-    estimate_of, visible, n_of = measure_.estimate, cube.visible, cube.n.get
-    hidden: dict[int, Estimate] = {}  # immutable: one per n serves every hidden group
-    nothing: Outcome = (None, None, None)
-    for key, public in _ordered(plan, cells, dims):
-        found = counts.get(key)
-        if found is not None and visible(key):
-            estimate = estimate_of(found, k)
-        else:
-            n = n_of(key, 0)
-            estimate = hidden.get(n) or hidden.setdefault(n, _suppressed(n))
-        comparison, baseline, target = comparisons.get(key, nothing) if comparisons \
-            else nothing
-        distribution = None
-        if the_metric == Metric.RATING and not estimate.suppressed and found is not None:
-            # A rating's bins are its points: the counts are the whole distribution.
-            assert measure_.scale is not None
-            low, high = measure_.scale
-            distribution = rating(ScaleCounts(low, high, found), k=k).distribution
-        groups.append(MetricGroup(public, estimate, units[key[0]] if by_unit else None,
-                                  comparison, baseline, target, distribution))
+    found = [counts[key] for key in keys]
+    # Every figure at once (see ``batch``); then the groups anonymity hides for fear of
+    # subtraction, though each has k respondents or more, keep their n alone.
+    hidden = cube.hidden
+    estimates = measure_.estimates(found, k).hiding(
+        [i for i, key in enumerate(keys) if key in hidden])
+    units = [plan.tree.units[key[0]] for key in keys] if Dimension.UNIT in dims else None
+    outcomes = None
+    if how is not None:
+        nothing: Outcome = (None, None, None)
+        outcomes = [comparisons.get(key, nothing) for key in keys]
+    distributions: list[Mapping[int, Estimate] | None] | None = None
+    if the_metric == Metric.RATING:
+        # A rating's bins are its points: the counts are the whole distribution.
+        assert measure_.scale is not None
+        low, high = measure_.scale
+        distributions = [None if suppressed else rating(ScaleCounts(low, high, c),
+                                                        k=k).distribution
+                         for c, suppressed in zip(found, estimates.suppressed, strict=True)]
     return MetricSeries(the_metric, measure_.label, measure_.unit_of_measure, plan.tree.root,
-                        start, end, dims, how, k, groups)
+                        start, end, dims, how, k, public, estimates, units, outcomes,
+                        distributions)
 
 
 def _ordered(plan: _Plan, cells: list[Key], dims: tuple[Dimension, ...]
-             ) -> list[tuple[Key, tuple[Any, ...]]]:
-    """Each cell with its public key (unit codes, period days …), in the order of the
-    dimensions asked for; units in tree order.
+             ) -> tuple[list[Key], list[tuple[Any, ...]]]:
+    """The cells in the order of the dimensions asked for (units in tree order), and each
+    one's public key (unit codes, period days …) in that order.
 
     Each dimension's values are of one type (dates, ids or text), so they sort as they are.
     """
     position = {node: i for i, node in enumerate(plan.tree.shown)}
     codes = {node: plan.tree.units[node].code for node in plan.tree.shown}
+    # A cell is (node, dims of the plan …); the answer's key takes them in the asked order.
     index = [0 if dim == Dimension.UNIT else plan.dims.index(dim) + 1 for dim in dims]
-    keyed = [(tuple(position[key[0]] if i == 0 else key[i] for i in index), key)
-             for key in cells]
-    keyed.sort(key=lambda pair: pair[0])
-    return [(key, tuple(codes[key[0]] if i == 0 else key[i] for i in index))
-            for _, key in keyed]
-
-
-Outcome = tuple[Comparison | None, Estimate | None, float | None]
+    # One stable sort per dimension, the last asked for first: the order of the whole keys,
+    # without building a sort key per cell.
+    ordered = list(cells)
+    for i in reversed(index):
+        ordered.sort(key=itemgetter(i) if i else lambda key: position[key[0]])
+    if index == list(range(1 + len(plan.dims))):
+        # The unit, then every dimension as the plan holds them (no filters).
+        return ordered, [(codes[key[0]], *key[1:]) for key in ordered]
+    arrange: Callable[[Key], tuple[Any, ...]]
+    if len(index) > 1:
+        arrange = itemgetter(*index)
+    else:
+        arrange = itemgetter(slice(index[0], index[0] + 1) if index else slice(0, 0))
+    return ordered, [arrange((codes[key[0]], *key[1:])) for key in ordered]
 
 
 def _compare(scope: Scope, plan: _Plan, how: Compare | None, cube: Cube, *,
