@@ -6,6 +6,7 @@ from django.core.cache import cache
 
 from opencem.customers.hooks import register_merge_hook
 from opencem.journeys.models import PathStep
+from opencem.journeys.path_walks import walks_merge
 
 # Bumped when steps change without new interactions (a merge), so cached reports expire.
 GENERATION_KEY = "journeys:paths:generation"
@@ -17,9 +18,11 @@ def generation() -> int:
 
 
 def _move(survivor_id: int, absorbed_id: int) -> int:
-    """The absorbed record's steps become the survivor's: one customer, one path."""
+    """The absorbed record's steps become the survivor's: one customer, one path (and one
+    walk, where walks are kept)."""
     moved = PathStep.objects.filter(customer_id=absorbed_id).update(customer_id=survivor_id)
     if moved:
+        walks_merge(survivor_id, absorbed_id)
         try:
             cache.incr(GENERATION_KEY)
         except ValueError:

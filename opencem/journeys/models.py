@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from opencem.core.models import TimeStampedModel
@@ -106,13 +107,48 @@ class PathStep(models.Model):
         return f"{self.customer_id}@{self.touchpoint_id}"
 
 
+class PathWalk(models.Model):
+    """A customer's whole path through a journey, summarised from their ``PathStep`` rows
+    (PostgreSQL only): kept by ``path_walks`` in the same transaction as the steps, so a
+    report counts the customers whose every step lies in its window and scope from these
+    rows, one per customer, instead of ordering all their steps again.
+
+    ``walk`` and ``walk_at`` are the touchpoints in time order with repeats collapsed (the
+    first of each run); ``tallies`` numbers what the walk adds to the counts by touchpoint
+    (each time between two touchpoints, each touchpoint reached, the last one; see
+    ``path_walks``).
+    """
+
+    # The same cache as PathStep: rebuilt from the steps, so no foreign-key checks.
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+",
+                                db_constraint=False, db_index=False)
+    customer_id = models.BigIntegerField()
+    steps = models.PositiveIntegerField()
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    units = ArrayField(models.BigIntegerField())
+    walk = ArrayField(models.BigIntegerField())
+    walk_at = ArrayField(models.DateTimeField())
+    tallies = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "customer_id"], name="path_walk_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.walk}"
+
+
 class PathState(models.Model):
     """How far ``PathStep`` is kept for a journey: the last interaction id read, and a
-    fingerprint of the rules it was built with (a remap rebuilds the steps)."""
+    fingerprint of the rules it was built with (a remap rebuilds the steps); the touchpoint
+    ids in journey order as of that build number the touchpoints in ``PathWalk.tallies``."""
 
     journey = models.OneToOneField(Journey, on_delete=models.CASCADE, related_name="+")
     last_interaction_id = models.BigIntegerField(default=0)
     rules_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    touchpoint_ids = models.JSONField(default=list, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -139,6 +139,18 @@ class Aggregates:
                 for pair, h in histograms.items()}
 
 
+def add_paths(agg: Aggregates, first: tuple[int, ...], longer: bool, customers: int) -> None:
+    """Count ``customers`` whose paths begin with ``first`` (their first ``SANKEY_DEPTH``
+    touchpoints; ``longer``: they go on after them), and their flows between those steps: a
+    flow to no touchpoint where they stop, none out of the last step followed."""
+    agg.path_counts[first] += customers
+    for depth, source in enumerate(first):
+        if depth + 1 < len(first):
+            agg.flows[(depth, source, first[depth + 1])] += customers
+        elif not longer:
+            agg.flows[(depth, source, None)] += customers
+
+
 def _customer_steps(steps: QuerySet[PathStep]
                     ) -> Iterator[tuple[int, list[tuple[int, datetime]]]]:
     """Each customer's steps (touchpoint id, when), in time order."""
@@ -177,14 +189,10 @@ def aggregate_in_python(steps: QuerySet[PathStep], responses: QuerySet[Any]) -> 
         path = tuple(t for t, _ in walked)
         path_of[customer_id] = path[:SANKEY_DEPTH]
         timeline[customer_id] = walked
-        agg.path_counts[path[:SANKEY_DEPTH]] += 1
+        add_paths(agg, path[:SANKEY_DEPTH], len(path) > SANKEY_DEPTH, 1)
         for touchpoint_id in set(path):
             agg.reached[touchpoint_id] += 1
         agg.ended[path[-1]] += 1
-        for depth in range(min(len(path), SANKEY_DEPTH)):
-            after = path[depth + 1] if depth + 1 < len(path) else None
-            if after is None or depth + 1 < SANKEY_DEPTH:
-                agg.flows[(depth, path[depth], after)] += 1
         for (a, when_a), (b, when_b) in itertools.pairwise(walked):
             minutes = int((when_b - when_a).total_seconds() // 60)
             agg.gaps[(a, b, bucket_of(minutes))] += 1

@@ -13,6 +13,11 @@ that most often come before a detractor, the typical time between two touchpoint
 counts are sums over customers, kept in the cache per journey, window and scope and brought
 up to date incrementally (``path_aggregates``): only the customers with newer steps or
 responses are counted again. The report itself is cached until the counts change.
+
+On PostgreSQL each refresh also summarises the customers it touched in ``PathWalk`` (their
+whole path in one row, ``path_walks``), so counting afresh reads a row per customer: the
+customers whose steps all lie in the window and scope are counted from their walks, the others
+from their steps.
 """
 
 from __future__ import annotations
@@ -33,8 +38,14 @@ from opencem.accounts.selectors import WHOLE_ORGANISATION, Scope
 from opencem.customers.selectors import interactions_visible
 from opencem.feedback.selectors import responses_visible
 from opencem.journeys.hooks import generation
-from opencem.journeys.models import Journey, PathState, PathStep
+from opencem.journeys.models import Journey, PathState, PathStep, PathWalk
 from opencem.journeys.path_counts import Aggregates, aggregate_in_python
+from opencem.journeys.path_walks import (
+    aggregate_walks,
+    keeps_walks,
+    newest_step,
+    walks_build,
+)
 from opencem.journeys.selectors import (
     Window,
     interaction_q,
@@ -71,13 +82,15 @@ def paths_refresh(*, journey: Journey) -> PathState:
     with transaction.atomic():
         state, _ = PathState.objects.select_for_update().get_or_create(journey=journey)
         fingerprint = _fingerprint(journey)
+        touchpoints = [t for stage in journey_stages(journey) for t in stage.touchpoints.all()]
         if fingerprint != state.rules_fingerprint:
             PathStep.objects.filter(journey=journey).delete()
+            PathWalk.objects.filter(journey=journey).delete()
             state.last_interaction_id = 0
             state.rules_fingerprint = fingerprint
+            state.touchpoint_ids = [t.pk for t in touchpoints]
         everything = interactions_visible(scope=WHOLE_ORGANISATION)
         newest = everything.order_by("-id").values_list("id", flat=True).first() or 0
-        touchpoints = [t for stage in journey_stages(journey) for t in stage.touchpoints.all()]
         if newest > state.last_interaction_id and touchpoints:
             fresh = everything.filter(id__gt=state.last_interaction_id, id__lte=newest,
                                       customer__isnull=False)
@@ -92,7 +105,18 @@ def paths_refresh(*, journey: Journey) -> PathState:
             # The first rule that matches, in journey order, names the touchpoint.
             which = Case(*(When(q, then=Value(pk)) for pk, q in rules),
                          output_field=BigIntegerField())
-            _insert_steps(journey, fresh.filter(any_rule).annotate(step_touchpoint=which))
+            last_step = newest_step(journey)
+            inserted = _insert_steps(journey,
+                                     fresh.filter(any_rule).annotate(step_touchpoint=which))
+            if inserted and keeps_walks(state.touchpoint_ids):
+                # The customers the new steps belong to, read first: the database then
+                # reads only their steps through the index (every customer on a rebuild).
+                customers = None if not last_step else list(
+                    PathStep.objects.filter(journey=journey, id__gt=last_step)
+                    .values_list("customer_id", flat=True).distinct())
+                walks = walks_build(journey_id=journey.pk, touchpoint_ids=state.touchpoint_ids,
+                                    customer_ids=customers)
+                _analyze(PathWalk, walks)
             state.last_interaction_id = newest
         state.refreshed_at = timezone.now()
         state.save()
@@ -108,11 +132,17 @@ def paths_refresh_all() -> int:
     return count
 
 
-def _insert_steps(journey: Journey, qs: Any) -> None:
-    """``INSERT … SELECT`` the matched interactions as steps (a repeat is left alone).
+def _analyze(model: Any, written: int) -> None:
+    """After a large write PostgreSQL is told about the new rows at once: with statistics
+    from before it, the next reads of a few customers' rows would scan the whole table."""
+    if connection.vendor == "postgresql" and written > ANALYZE_AFTER:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
 
-    After a large insert PostgreSQL is told about the new rows at once: with statistics from
-    before it, the next reads of a few customers' steps would scan the whole table."""
+
+def _insert_steps(journey: Journey, qs: Any) -> int:
+    """``INSERT … SELECT`` the matched interactions as steps (a repeat is left alone);
+    returns how many were stored."""
     sql, params = qs.values("step_touchpoint", "customer_id", "unit_id", "id",
                             "occurred_at").query.sql_with_params()
     table = PathStep._meta.db_table
@@ -123,8 +153,9 @@ def _insert_steps(journey: Journey, qs: Any) -> None:
         f"ON CONFLICT (journey_id, interaction_id) DO NOTHING")
     with connection.cursor() as cursor:
         cursor.execute(statement, (journey.pk, *params))
-        if connection.vendor == "postgresql" and cursor.rowcount > ANALYZE_AFTER:
-            cursor.execute(f"ANALYZE {table}")
+        inserted = int(cursor.rowcount)
+    _analyze(PathStep, inserted)
+    return inserted
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -246,6 +277,7 @@ class _Where:
     step_mark: int
     response_mark: int
     watermark: int
+    walks: bool
 
 
 def _where(scope: Scope, journey: Journey, window: Window) -> _Where:
@@ -255,11 +287,11 @@ def _where(scope: Scope, journey: Journey, window: Window) -> _Where:
     # A remap (the fingerprint) or a merge (the generation) starts the counts afresh.
     key = (f"journeys:paths:{journey.pk}:{state.rules_fingerprint[:16]}:{generation()}:"
            f"{window.start:%Y%m%d%H}:{window.end:%Y%m%d%H}:{units}")
-    step_mark = (PathStep.objects.filter(journey=journey).order_by("-id")
-                 .values_list("id", flat=True).first() or 0)
+    step_mark = newest_step(journey)
     response_mark = (responses_visible(scope=WHOLE_ORGANISATION).order_by("-id")
                      .values_list("id", flat=True).first() or 0)
-    return _Where(key, step_mark, response_mark, state.last_interaction_id)
+    return _Where(key, step_mark, response_mark, state.last_interaction_id,
+                  keeps_walks(state.touchpoint_ids))
 
 
 def path_aggregates(*, scope: Scope, journey: Journey, window: Window) -> Aggregates:
@@ -286,8 +318,13 @@ def _aggregates_at(scope: Scope, journey: Journey, window: Window,
                        .values_list("customer_id", flat=True).distinct()
                        [:INCREMENTAL_LIMIT + 1])
     if cached is None or touched is None or len(touched) > INCREMENTAL_LIMIT:
-        aggregates = _aggregate(steps.filter(id__lte=step_mark),
-                                responses.filter(id__lte=response_mark))
+        if where.walks:
+            # The walks hold every step stored so far: the counts include them all.
+            aggregates, step_mark = aggregate_walks(scope, journey, window, steps,
+                                                    responses.filter(id__lte=response_mark))
+        else:
+            aggregates = _aggregate(steps.filter(id__lte=step_mark),
+                                    responses.filter(id__lte=response_mark))
     else:
         aggregates = cached.aggregates
         ids = sorted(touched)

@@ -36,6 +36,31 @@ def _bins(column: str, metric: Metric) -> str:
         for scores in measure(metric).bins)
 
 
+# Per path: the counts of responses ``r`` by NPS bin, then by CSAT bin (for ``add_scores``).
+SCORE_BINS = f"{_bins('nps', Metric.NPS)}, {_bins('csat', Metric.CSAT)}"
+# Whether response ``r`` is a detractor's.
+DETRACTOR = f"COALESCE(r.nps <= {DETRACTOR_NPS}, r.csat <= {DISSATISFIED_CSAT}, false)"
+
+
+def add_scores(agg: Aggregates, rows: list[tuple[Any, ...]]) -> None:
+    """Add rows of a path and its ``SCORE_BINS`` to the NPS and CSAT counts by path."""
+    for path, *counts in rows:
+        key = tuple(path)
+        nps, csat = [int(c) for c in counts[:3]], [int(c) for c in counts[3:]]
+        if sum(nps):
+            agg.nps[key] = [a + b for a, b in zip(agg.nps[key], nps, strict=True)]
+        if sum(csat):
+            agg.csat[key] = [a + b for a, b in zip(agg.csat[key], csat, strict=True)]
+
+
+def add_preceding(agg: Aggregates, rows: list[tuple[Any, ...]]) -> None:
+    """Add rows of the last touchpoints before responses, how many and how many detractors."""
+    for path, n, bad in rows:
+        agg.preceding[tuple(path)] += int(n)
+        if bad:
+            agg.preceding_bad[tuple(path)] += int(bad)
+
+
 def aggregate_in_sql(steps: QuerySet[PathStep], responses: QuerySet[Any]) -> Aggregates:
     """The aggregates of ``steps`` and ``responses``, computed by PostgreSQL."""
     steps_sql, steps_params = steps.values(
@@ -97,20 +122,12 @@ def aggregate_in_sql(steps: QuerySet[PathStep], responses: QuerySet[Any]) -> Agg
         agg.gaps.update({(int(a), int(b), int(bucket)): int(n)
                          for a, b, bucket, n in cursor.fetchall()})
         cursor.execute(f"""
-            SELECT p.path, {_bins("nps", Metric.NPS)}, {_bins("csat", Metric.CSAT)}
+            SELECT p.path, {SCORE_BINS}
             FROM ({responses_sql}) r JOIN journey_path p ON p.customer_id = r.customer_id
             GROUP BY p.path""", responses_params)  # noqa: S608
-        for path, *counts in cursor.fetchall():
-            key = tuple(path)
-            nps, csat = [int(c) for c in counts[:3]], [int(c) for c in counts[3:]]
-            if sum(nps):
-                agg.nps[key] = nps
-            if sum(csat):
-                agg.csat[key] = csat
+        add_scores(agg, cursor.fetchall())
         cursor.execute(f"""
-            SELECT before.path, count(*),
-                   count(*) FILTER (WHERE COALESCE(r.nps <= {DETRACTOR_NPS},
-                                                   r.csat <= {DISSATISFIED_CSAT}, false))
+            SELECT before.path, count(*), count(*) FILTER (WHERE {DETRACTOR})
             FROM ({responses_sql}) r
             JOIN journey_path p ON p.customer_id = r.customer_id
             CROSS JOIN LATERAL (
@@ -120,10 +137,7 @@ def aggregate_in_sql(steps: QuerySet[PathStep], responses: QuerySet[Any]) -> Agg
                       ORDER BY pos DESC LIMIT {PRECEDING}) last) before
             WHERE before.path IS NOT NULL
             GROUP BY before.path""", responses_params)  # noqa: S608
-        for path, n, bad in cursor.fetchall():
-            agg.preceding[tuple(path)] = int(n)
-            if bad:
-                agg.preceding_bad[tuple(path)] = int(bad)
+        add_preceding(agg, cursor.fetchall())
         cursor.execute(DROP)
     return agg
 
