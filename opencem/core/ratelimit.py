@@ -24,13 +24,23 @@ def hit(bucket: str, *, limit: int, window_seconds: int = 60) -> RateDecision:
     """Count one request in ``bucket``; refuse once ``limit`` requests fell in this window."""
     now = int(time.time())
     window = now // window_seconds
-    key = f"rl:{bucket}:{window}"
-    cache.add(key, 0, timeout=window_seconds + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=window_seconds + 5)
-        count = 1
+    count = _count(f"rl:{bucket}:{window}", timeout=window_seconds + 5)
     if count > limit:
         return RateDecision(False, window_seconds - (now % window_seconds))
     return RateDecision(True, 0)
+
+
+def _count(key: str, *, timeout: int) -> int:
+    # Counted first and created only when missing: one cache call for all but the window's
+    # first request (on Redis each is a round trip, and every public request pays them).
+    try:
+        return cache.incr(key)
+    except ValueError:
+        pass
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(key)  # another request made it in between
+    except ValueError:  # and it expired since
+        cache.set(key, 1, timeout=timeout)
+        return 1

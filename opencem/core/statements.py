@@ -47,11 +47,22 @@ def supports_one_statement() -> bool:
     return connections[DEFAULT_DB_ALIAS].vendor == "postgresql"
 
 
+# A column's default made anew for every row (a callable such as ``dict``), by the field.
+_MADE = object()
+
+
 @dataclass(frozen=True)
 class _Column:
     field: models.Field[Any, Any]
     attname: str
     stamped: bool  # auto_now or auto_now_add: the ORM sets it to the current time
+    default: Any  # the field's default when it is a constant (most are), else _MADE
+
+
+def _constant_default(f: models.Field[Any, Any]) -> Any:
+    if (f.has_default() and callable(f.default)) or f.db_default is not models.NOT_PROVIDED:
+        return _MADE
+    return f.get_default()
 
 
 @lru_cache(maxsize=64)
@@ -62,7 +73,7 @@ def _columns(model: type[models.Model]) -> tuple[_Column, ...]:
         if isinstance(f, models.AutoField):
             continue
         stamped = bool(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
-        columns.append(_Column(f, f.attname, stamped))
+        columns.append(_Column(f, f.attname, stamped, _constant_default(f)))
     return tuple(columns)
 
 
@@ -105,10 +116,11 @@ def insert_sql(model: type[models.Model], rows: Sequence[Mapping[str, Any]], *,
         shape: list[str | None] = []
         for column in columns:
             if column.stamped:
-                value: Any = now
-            elif column.attname in row:
-                value = row[column.attname]
-            else:
+                shape.append(None)
+                params.append(now)
+                continue
+            value = row.get(column.attname, column.default)
+            if value is _MADE:
                 value = column.field.get_default()
             kind = type(value)
             if kind is Expr:

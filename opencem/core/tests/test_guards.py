@@ -4,6 +4,7 @@ import pytest
 from django.test import override_settings
 
 from opencem.core.models import IdempotencyRecord
+from opencem.core.ratelimit import hit
 from opencem.core.services import idempotency_records_purge
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +38,10 @@ def test_old_idempotency_records_are_purged(admin, settings):
                                      status_code=201, response_body="{}")
     assert idempotency_records_purge() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_a_rate_limit_counts_each_request_of_its_window_once(settings):
+    decisions = [hit("test:client", limit=3, window_seconds=3600) for _ in range(5)]
+    assert [d.allowed for d in decisions] == [True, True, True, False, False]
+    assert 0 < decisions[-1].retry_after <= 3600
+    assert hit("test:other-client", limit=3, window_seconds=3600).allowed
