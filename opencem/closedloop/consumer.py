@@ -65,6 +65,11 @@ class _Subject:
     def text_rules(self) -> bool:
         return self.analysis is not None
 
+    @property
+    def key(self) -> str:
+        """How alerts name it: ``response:<id>`` or ``feedback:<id>``."""
+        return f"{self.kind}:{self.pk}"
+
 
 def handle_many(events: list[Event]) -> None:
     """Judge the subjects of a chunk of events (in id order) against the active rules as of
@@ -83,13 +88,9 @@ def handle_many(events: list[Event]) -> None:
             if payload.get("response_id") is None and payload.get("feedback_id"):
                 subjects.append(_Subject(event, "feedback", int(payload["feedback_id"])))
         elif event.topic == FEEDBACK_ANALYZED and texts:
-            analysis = {k: payload.get(k) for k in ANALYSIS_KEYS}
-            if payload.get("response_id") is not None:
-                subjects.append(_Subject(event, "response", int(payload["response_id"]),
-                                         analysis))
-            else:
-                subjects.append(_Subject(event, "feedback", int(payload["feedback_id"]),
-                                         analysis))
+            kind = "feedback" if payload.get("response_id") is None else "response"
+            subjects.append(_Subject(event, kind, int(payload[f"{kind}_id"]),
+                                     {k: payload.get(k) for k in ANALYSIS_KEYS}))
     found = {"response": responses_facts({s.pk for s in subjects if s.kind == "response"},
                                          customer=active.customer),
              "feedback": feedback_facts_many({s.pk for s in subjects if s.kind == "feedback"},
@@ -165,12 +166,14 @@ def _active_rules() -> _Rules:
 class _Match:
     """A rule whose conditions hold for a subject."""
 
-    event: Event
+    subject: _Subject
     rule: AlertRule
-    subject: str  # response:<id> or feedback:<id>
     facts: conditions.Facts
     row: Any  # the response or feedback item
-    check_repeat: bool  # text rules may meet the same response again (one per comment)
+
+    @property
+    def response_id(self) -> int | None:
+        return self.row.pk if self.subject.kind == "response" else None
 
 
 def _judge(subject: _Subject, facts: conditions.Facts, row: Any, active: _Rules
@@ -178,25 +181,25 @@ def _judge(subject: _Subject, facts: conditions.Facts, row: Any, active: _Rules
     rules = [r for r in active.rules if r.needs_text == subject.text_rules
              and r.created_at <= subject.event.created_at
              and facts.unit_path.startswith(r.unit.path)]
-    return [_Match(subject.event, rule, f"{subject.kind}:{subject.pk}", facts, row,
-                   check_repeat=subject.text_rules)
-            for rule in rules if conditions.matches(active.parsed[rule.pk], facts, active.paths)]
+    return [_Match(subject, rule, facts, row) for rule in rules
+            if conditions.matches(active.parsed[rule.pk], facts, active.paths)]
 
 
 def _first_firings(matches: list[_Match]) -> list[_Match]:
     """``matches`` less those that repeat an alert, fired before or earlier in the chunk, of
     a rule that may meet its subject more than once (a response's comments analysed one by
     one)."""
-    repeatable = [m for m in matches if m.check_repeat]
+    # Text rules may meet the same response again (one analysis per comment).
+    repeatable = [m for m in matches if m.subject.text_rules]
     fired: set[tuple[int, str]] = set()
     if repeatable:
         fired = set(Alert.objects.filter(rule_id__in={m.rule.pk for m in repeatable},
-                                         subject__in={m.subject for m in repeatable})
+                                         subject__in={m.subject.key for m in repeatable})
                     .values_list("rule_id", "subject"))
     first = []
     for match in matches:
-        key = (match.rule.pk, match.subject)
-        if match.check_repeat:
+        key = (match.rule.pk, match.subject.key)
+        if match.subject.text_rules:
             if key in fired:
                 continue
             fired.add(key)
@@ -212,10 +215,9 @@ def _fire_all(matches: list[_Match]) -> None:
     if not matches:
         return
     alerts = Alert.objects.bulk_create([Alert(
-        rule=m.rule, subject=m.subject, event_id=m.event.id, unit_id=m.facts.unit_id,
-        customer_id=m.facts.customer_id,
-        response_id=m.row.pk if m.subject.startswith("response:") else None,
-        feedback_id=None if m.subject.startswith("response:") else m.row.pk,
+        rule=m.rule, subject=m.subject.key, event_id=m.subject.event.id,
+        unit_id=m.facts.unit_id, customer_id=m.facts.customer_id, response_id=m.response_id,
+        feedback_id=None if m.response_id is not None else m.row.pk,
         facts=m.facts.summary()) for m in matches])
     responsible = _Responsible()
     opening = [(m, a) for m, a in zip(matches, alerts, strict=True)
@@ -224,7 +226,7 @@ def _fire_all(matches: list[_Match]) -> None:
     cases = dict(zip((a.pk for _, a in opening), cases_open(openings=[CaseOpening(
         title=_title(m.rule, m.facts), unit=m.row.unit, priority=m.rule.priority,
         sla_hours=m.rule.sla_hours, owner=owner, customer_id=m.facts.customer_id,
-        response_id=m.row.pk if m.subject.startswith("response:") else None, alert=a,
+        response_id=m.response_id, alert=a,
         rule=m.rule, alert_nps=m.facts.nps) for (m, a), owner in zip(opening, owners,
                                                                      strict=True)]),
         strict=True))
@@ -245,7 +247,7 @@ def _fire_all(matches: list[_Match]) -> None:
         if Action.WEBHOOK in m.rule.actions:
             fired.append((Topic.ALERT_FIRED, {
                 "alert_id": alert.pk, "rule_id": m.rule.pk, "rule": m.rule.name,
-                "subject": m.subject, "unit_id": m.facts.unit_id,
+                "subject": m.subject.key, "unit_id": m.facts.unit_id,
                 "customer_id": m.facts.customer_id, "case_id": case.pk if case else None,
                 "facts": alert.facts}))
     notifications_queue(mails=mails)
