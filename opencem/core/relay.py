@@ -8,6 +8,10 @@ Events are settled in chunks (``CHUNK``), one transaction each; a consumer with
 ``handle_many`` takes a chunk's events in one call, reading what it needs once per chunk and
 writing in bulk.
 
+Work that follows writes without an event of its own (the rollup counts a one-statement
+survey submission leaves pending) registers with ``register_after_drain`` and runs after
+every drain.
+
 The broker only wakes the relay up: ``outbox_wake`` enqueues ``core.outbox_relay`` once the
 writing transaction commits, and the beat task ``core.outbox_sweep`` drains whatever a lost
 message left behind. A failing consumer leaves the event pending with exponential backoff
@@ -81,6 +85,17 @@ _consumers: dict[str, Consumer] = {}
 def register_consumer(consumer: Consumer) -> None:
     """Register (or replace, by name) a consumer."""
     _consumers[consumer.name] = consumer
+
+
+# Work that rides on the relay's wake-ups, by name: each is called after every drain (the
+# relay's, the sweeper's), e.g. adding up counts that writes left pending for it. It does its
+# own transactions and must be safe to run at any time, and concurrently with itself.
+_after_drain: dict[str, Callable[[], int]] = {}
+
+
+def register_after_drain(name: str, work: Callable[[], int]) -> None:
+    """Register (or replace, by name) work to run after every drain of the outbox."""
+    _after_drain[name] = work
 
 
 def consumers_of(topic: str) -> list[Consumer]:
@@ -173,6 +188,12 @@ def outbox_drain(*, older_than: timedelta | None = None, limit: int = 20_000) ->
                 break
             settled += _settle_batch(batch)
             # Loop until nothing is due: consumers emit events of their own (case.created).
+        for name, work in _after_drain.items():
+            try:
+                work()
+            except Exception:
+                # Left for the next drain; the events above are settled all the same.
+                log.exception("outbox after-drain work %s failed", name)
     finally:
         _local.draining = False
     return settled

@@ -170,6 +170,29 @@ class RatingRollup(models.Model):
         return f"{self.date} {self.survey_id}/{self.question}={self.score}: {self.count}"
 
 
+class PendingRollup(DetailedRollup):
+    """Counts written with a response and not yet added to the rollups.
+
+    A survey submitted in one statement (``feedback.submission``) does not update the rollup
+    rows that every submission of its survey shares, which would make concurrent submissions
+    queue on their locks and cost each of them five upserts: it inserts its counts here, in
+    the same statement as the response, and the outbox relay adds them to the rollups after
+    every drain (``rollups.rollups_fold``), one upsert per rollup row for however many
+    submissions. A row holds the key and counters of a daily rollup row and the rating counts
+    of that key (``[[question, score, count], ...]``).
+    """
+
+    # No index on either: rows live for a fraction of a second and the table stays small.
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.CASCADE, related_name="+",
+                             db_index=False)
+    survey = models.ForeignKey("surveys.Survey", on_delete=models.CASCADE, related_name="+",
+                               db_index=False)
+    ratings = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"pending {self.date} unit {self.unit_id} survey {self.survey_id}"
+
+
 class OrganisationPolicy(models.Model):
     """Per organisation (a root unit): the anonymity threshold k its admins have chosen.
 

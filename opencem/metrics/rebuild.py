@@ -5,9 +5,10 @@ in Python, so they take seconds, not hours, at ten million responses. The groupi
 same one ``rollups`` applies incrementally: the day of submission (of the start, for an
 unfinished response) in the organisation's time zone, unit, survey, touchpoint, channel.
 
-While either runs, the rollup tables are locked against writers (on PostgreSQL; SQLite
-has one writer anyway), so a response recorded meanwhile waits and is then added on top:
-the result is exact, not merely close.
+While either runs, the rollup tables and the counts pending for them are locked against
+writers (on PostgreSQL; SQLite has one writer anyway), so a response recorded meanwhile
+waits and is then added on top: the result is exact, not merely close. Verify folds the
+pending counts in first; rebuild drops them, since it counts their responses.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from opencem.metrics.models import (
     DailyUnitRollup,
     MonthlyRollup,
     MonthlyUnitRollup,
+    PendingRollup,
     RatingRollup,
 )
-from opencem.metrics.rollups import RATING_KEY_COLUMNS, rating_questions
+from opencem.metrics.rollups import RATING_KEY_COLUMNS, rating_questions, rollups_fold
 from opencem.metrics.sources import EVERYTHING
 
 TABLES = (DailyRollup, MonthlyRollup, DailyUnitRollup, MonthlyUnitRollup, RatingRollup)
@@ -120,8 +122,9 @@ def _insert_from(table: str, columns: Sequence[str], select: tuple[str, list[Any
 
 
 def _lock(mode: str) -> None:
+    """Lock the rollups and the counts pending for them against every writer of either."""
     if connection.vendor == "postgresql":
-        names = ", ".join(_qn(m._meta.db_table) for m in TABLES)
+        names = ", ".join(_qn(m._meta.db_table) for m in (*TABLES, PendingRollup))
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {names} IN {mode} MODE")
 
@@ -142,7 +145,8 @@ def rollups_rebuild() -> RebuildResult:
     columns = [*KEY_COLUMNS, *COUNTER_COLUMNS]
     with transaction.atomic():
         _lock("EXCLUSIVE")
-        for model in TABLES:
+        # Pending counts belong to committed responses, which the recomputation counts.
+        for model in (*TABLES, PendingRollup):
             model.objects.all().delete()
         _insert_from(DailyRollup._meta.db_table, columns,
                      _select(_raw_rows(monthly=False), [*_raw_keys(), *_raw_counters()]))
@@ -289,6 +293,9 @@ def rollups_verify() -> VerifyResult:
     differences: list[Difference] = []
     with transaction.atomic():
         _lock("SHARE")
+        # Counts still pending are added first (in this transaction, which alone may write
+        # while it holds the lock): the rollups are compared as readers will see them.
+        rollups_fold()
         rating_selects = _rating_selects()
         plan.append(("ratings", RatingRollup._meta.db_table, "metrics_expected_ratings",
                      rating_selects, RATING_KEY_COLUMNS, ("count",)))

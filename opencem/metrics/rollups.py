@@ -7,18 +7,28 @@ contributes after is added — and applies them with one upsert per rollup table
 (``INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x``, on PostgreSQL and SQLite alike).
 The rollups therefore commit or roll back together with the responses they count, and
 concurrent writers of the same row queue on its lock instead of overwriting each other.
+
+The one exception is the hot path, a survey submitted in one statement (the widget, on
+PostgreSQL): its planner (``pending_statements``) inserts the counts into
+``PendingRollup`` in that statement instead, so submissions share no locked row, and
+``rollups_fold`` moves pending counts into the rollups after every outbox drain, with one
+upsert per rollup row for a whole batch. Those counts are committed with their responses
+and added exactly once (claimed, deleted and added in one transaction); the rollups lag
+behind such a submission until the relay's next drain (at its commit when Celery runs
+eagerly, a fraction of a second with a worker). ``rollups verify`` folds first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
+from opencem.core.statements import insert_sql
 from opencem.feedback.changes import ResponseChange, ResponseFacts, Statement
 from opencem.metrics.models import (
     CES_POINTS,
@@ -31,6 +41,7 @@ from opencem.metrics.models import (
     DailyUnitRollup,
     MonthlyRollup,
     MonthlyUnitRollup,
+    PendingRollup,
     RatingRollup,
     RollupCounts,
 )
@@ -99,6 +110,30 @@ class Deltas:
                 rating_key: RatingKey = (*key, question, answer)
                 self.ratings[rating_key] = self.ratings.get(rating_key, 0) + sign
 
+    def add_pending(self, key: RollupKey, counters: Sequence[int],
+                    ratings: Sequence[Sequence[Any]]) -> None:
+        """Add the counts of a ``PendingRollup`` row."""
+        total = self.rows.setdefault(key, [0] * len(COUNTER_COLUMNS))
+        for i, value in enumerate(counters):
+            total[i] += value
+        for question, score, count in ratings:
+            rating_key: RatingKey = (*key, question, score)
+            self.ratings[rating_key] = self.ratings.get(rating_key, 0) + count
+
+    def pending_rows(self) -> list[dict[str, Any]]:
+        """The changes as ``PendingRollup`` rows (field values by attribute name): one per
+        daily rollup key, its rating counts with it."""
+        ratings: dict[RollupKey, list[list[Any]]] = {}
+        for (day, unit, survey, touchpoint, channel, question, score), count \
+                in self.rating_rows():
+            ratings.setdefault((day, unit, survey, touchpoint, channel), []).append(
+                [question, score, count])
+        return [{**dict(zip(KEY_COLUMNS, key, strict=True)),
+                 **dict(zip(COUNTER_COLUMNS, counters, strict=True)),
+                 "ratings": ratings.get(key, [])}
+                for key, counters in sorted(self.rows.items())
+                if any(counters) or key in ratings]
+
     def table(self, *, monthly: bool, detailed: bool
               ) -> list[tuple[tuple[date | int | str, ...], list[int]]]:
         """The net changes of one rollup: by day or month, detailed or by unit alone."""
@@ -157,50 +192,52 @@ def upsert_statements(table: str, key_columns: tuple[str, ...],
     return statements
 
 
-def rollup_statements(changes: Sequence[ResponseChange]) -> list[Statement]:
-    """The upserts that apply a batch of response changes to the daily, monthly and rating
-    rollups, in a fixed order of tables (and of rows within each).
-
-    Registered with feedback as the planner of the rollups' change hook: a writer may run
-    them as part of the very statement that writes the responses.
-    """
+def _planned(changes: Sequence[ResponseChange],
+             make: Callable[[Deltas], list[Statement]]) -> list[Statement]:
+    """``make`` applied to the net changes of ``changes``; for one new response (the widget's
+    case) made once per distinct count, since its statements depend on nothing else and
+    thousands of submissions share a handful of those."""
     completed = {f.version_id for c in changes for f in (c.before, c.after)
                  if f is not None and f.completed}
     questions = rating_questions(completed)
     new = changes[0].after if len(changes) == 1 and changes[0].before is None else None
-    if new is not None:
-        # One new response, the widget's case: its statements depend only on what it counts,
-        # and thousands of submissions share a handful of those, so they are made once.
-        asked = questions.get(new.version_id, ())
-        rated = tuple(new.answers.get(q) for q in asked)
-        if all(r is None or type(r) is int for r in rated):
-            key = (connection.vendor, rollup_day(new), new.unit_id, new.survey_id,
-                   new.touchpoint, new.channel, new.completed, new.nps, new.csat, new.ces,
-                   asked, rated)
-            made = _made.get(key)
-            if made is None:
-                made = _statements([ResponseChange(before=None, after=new)], questions)
-                if len(_made) >= MAX_MADE:
-                    _made.pop(next(iter(_made)))
-                _made[key] = made
-            return list(made)
-    return _statements(changes, questions)
+    if new is None:
+        return make(_deltas(changes, questions))
+    asked = questions.get(new.version_id, ())
+    rated = tuple(new.answers.get(q) for q in asked)
+    if not all(r is None or type(r) is int for r in rated):
+        return make(_deltas(changes, questions))
+    key = (make, connection.vendor, rollup_day(new), new.unit_id, new.survey_id,
+           new.touchpoint, new.channel, new.completed, new.nps, new.csat, new.ces, asked, rated)
+    made = _made.get(key)
+    if made is None:
+        made = make(_deltas(changes, questions))
+        if len(_made) >= MAX_MADE:
+            _made.pop(next(iter(_made)))
+        _made[key] = made
+    return list(made)
 
 
-# Statements made for one new response, by what it counts (see ``rollup_statements``);
-# shared, so nobody may change them.
+# Statements made for one new response, by what it counts (see ``_planned``); shared, so
+# nobody may change them.
 _made: dict[tuple[Any, ...], list[Statement]] = {}
 MAX_MADE = 1024
 
 
-def _statements(changes: Sequence[ResponseChange],
-                questions: Mapping[int, tuple[str, ...]]) -> list[Statement]:
+def _deltas(changes: Sequence[ResponseChange],
+            questions: Mapping[int, tuple[str, ...]]) -> Deltas:
     deltas = Deltas()
     for change in changes:
         if change.before is not None:
             deltas.add(change.before, -1, questions)
         if change.after is not None:
             deltas.add(change.after, +1, questions)
+    return deltas
+
+
+def _upserts(deltas: Deltas) -> list[Statement]:
+    """The upserts that add ``deltas`` to the daily, monthly and rating rollups, in a fixed
+    order of tables (and of rows within each), so that writers cannot deadlock."""
     statements: list[Statement] = []
     for model, monthly, detailed in ROLLUPS:
         statements += upsert_statements(
@@ -211,14 +248,61 @@ def _statements(changes: Sequence[ResponseChange],
     return statements
 
 
+def _pending_inserts(deltas: Deltas) -> list[Statement]:
+    rows = deltas.pending_rows()
+    return [insert_sql(PendingRollup, rows, returning=("id",))] if rows else []
+
+
+def pending_statements(changes: Sequence[ResponseChange]) -> list[Statement]:
+    """The insert of a batch of response changes into ``PendingRollup`` (see the module
+    docstring).
+
+    Registered with feedback as the planner of the rollups' change hook: a writer runs it
+    as part of the very statement that writes the responses.
+    """
+    return _planned(changes, _pending_inserts)
+
+
+def _execute(statements: Sequence[Statement]) -> None:
+    if statements:
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+
+
 def rollups_apply(changes: Sequence[ResponseChange]) -> None:
     """Apply a batch of response changes to the daily, monthly and rating rollups.
 
     Registered with feedback as a change hook, so it runs inside the transaction that wrote
     the responses (see the module docstring).
     """
-    statements = rollup_statements(changes)
-    if statements:
-        with connection.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
+    _execute(_planned(changes, _upserts))
+
+
+FOLD_BATCH = 5000
+
+
+def rollups_fold(*, limit: int = FOLD_BATCH) -> int:
+    """Add the pending counts to the rollups, ``limit`` rows per transaction, until none
+    is left; returns how many rows were folded.
+
+    Each transaction claims the oldest pending rows (rows another fold holds are skipped),
+    deletes them and adds their sums with one upsert per rollup row, so every count is added
+    once: a fold that fails leaves its rows pending.
+    """
+    folded = 0
+    while True:
+        with transaction.atomic():
+            rows = list(PendingRollup.objects.select_for_update(skip_locked=True)
+                        .order_by("id")
+                        .values_list("id", *KEY_COLUMNS, *COUNTER_COLUMNS, "ratings")[:limit])
+            if not rows:
+                return folded
+            PendingRollup.objects.filter(id__in=[row[0] for row in rows]).delete()
+            deltas = Deltas()
+            for _id, day, unit, survey, touchpoint, channel, *counters, ratings in rows:
+                deltas.add_pending((day, unit, survey, touchpoint, channel), counters, ratings)
+            _execute(_upserts(deltas))
+        folded += len(rows)
+        if len(rows) < limit:
+            return folded

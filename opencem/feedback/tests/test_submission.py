@@ -103,7 +103,7 @@ def test_postgresql_writes_a_submission_in_one_statement(context):
     writes = [q["sql"] for q in captured.captured_queries if "INSERT" in q["sql"]]
     assert len(writes) == 1
     for table in ("feedback_response", "feedback_feedbackitem", "core_outboxevent",
-                  "metrics_dailyrollup", "metrics_monthlyunitrollup"):
+                  "metrics_pendingrollup"):
         assert f'INSERT INTO "{table}"' in writes[0]
 
 

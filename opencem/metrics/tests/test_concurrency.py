@@ -9,8 +9,9 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from opencem.metrics.models import DailyRollup, MonthlyUnitRollup
+from opencem.metrics.models import DailyRollup, MonthlyUnitRollup, PendingRollup, RatingRollup
 from opencem.metrics.rebuild import rollups_verify
+from opencem.metrics.rollups import rollups_fold
 from opencem.metrics.tests.factories import (
     Answers,
     make_survey,
@@ -67,8 +68,9 @@ def test_responses_completed_at_once_move_their_scores_exactly_once(concurrent, 
 
 
 def test_answers_submitted_at_once_alongside_recorded_ones_are_all_counted(concurrent, org):
-    # One statement per submission and a transaction per recorded batch take the same
-    # counter rows in the same order, so none waits for the other forever.
+    # A submission leaves its counts pending and the relay folds them in (at once, in the
+    # submitting thread, where Celery is eager); folds and recorded batches take the same
+    # counter rows in the same order, so none waits for another forever.
     _, version = make_survey(org.company)
     now = timezone.now()  # both kinds of write count on the same day's rows
 
@@ -85,4 +87,31 @@ def test_answers_submitted_at_once_alongside_recorded_ones_are_all_counted(concu
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(write, range(48)))
     assert MonthlyUnitRollup.objects.get(unit=org.store_a).completed == 48
+    assert rollups_verify().ok
+
+
+def test_folds_running_at_once_add_every_pending_count_exactly_once(concurrent, org,
+                                                                    monkeypatch):
+    # Submissions whose relay has not run yet, then relays of several workers at once, some
+    # folding a few rows per transaction: each row is claimed by one of them.
+    monkeypatch.setattr("opencem.core.relay._send_wake", lambda: None)
+    _, version = make_survey(org.company)
+    for i in range(60):
+        submit(version, (org.store_a, org.store_b)[i % 2], Answers(nps=i % 11, quality=1 + i % 5),
+               channel="web")
+    assert PendingRollup.objects.count() == 60
+
+    def fold(i: int) -> int:
+        try:
+            return rollups_fold(limit=3 + i % 4)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        folded = sum(pool.map(fold, range(6)))
+    assert folded == 60
+    assert not PendingRollup.objects.exists()
+    assert sum(DailyRollup.objects.values_list("completed", flat=True)) == 60
+    assert MonthlyUnitRollup.objects.get(unit=org.store_a).nps_10 == 3
+    assert sum(RatingRollup.objects.values_list("count", flat=True)) == 60
     assert rollups_verify().ok
