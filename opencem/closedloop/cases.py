@@ -26,6 +26,7 @@ from opencem.closedloop.models import Case, CaseEvent
 from opencem.closedloop.notifications import Mail, notification_queue, notifications_queue
 from opencem.core.errors import PermissionDenied, invalid
 from opencem.core.services import outbox_emit, outbox_emit_many
+from opencem.core.statements import insert_objects
 from opencem.customers.selectors import customer_identities
 from opencem.textanalytics.selectors import theme_labels
 
@@ -94,12 +95,12 @@ def cases_open(*, openings: Sequence[CaseOpening], now: datetime | None = None) 
     if not openings:
         return []
     now = now or timezone.now()
-    cases = Case.objects.bulk_create([Case(
+    cases = insert_objects([Case(
         title=o.title[:300], unit=o.unit, priority=o.priority, sla_hours=o.sla_hours,
         owner=o.owner, customer_id=o.customer_id, response_id=o.response_id, alert=o.alert,
         rule=o.rule, alert_nps=o.alert_nps, due_at=now + timedelta(hours=o.sla_hours),
         followup_survey=getattr(o.rule, "followup_survey", None)) for o in openings])
-    CaseEvent.objects.bulk_create([CaseEvent(
+    insert_objects([CaseEvent(
         case=case, kind=CaseEventKind.CREATED, actor=None,
         text=f"Opened by rule “{o.rule.name}”" if o.rule else "",
         data={"owner_id": o.owner.pk if o.owner else None}) for case, o in zip(cases, openings,

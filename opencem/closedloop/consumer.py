@@ -29,6 +29,7 @@ from opencem.closedloop.models import Alert, AlertRule, Case
 from opencem.closedloop.notifications import Mail, notifications_queue
 from opencem.core.relay import Consumer, Event, register_consumer
 from opencem.core.services import outbox_emit_many
+from opencem.core.statements import insert_objects
 
 NAME = "closedloop"
 RESPONSE_COMPLETED = "response.completed"
@@ -214,7 +215,7 @@ def _fire_all(matches: list[_Match]) -> None:
     matches = _first_firings(matches)
     if not matches:
         return
-    alerts = Alert.objects.bulk_create([Alert(
+    alerts = insert_objects([Alert(
         rule=m.rule, subject=m.subject.key, event_id=m.subject.event.id,
         unit_id=m.facts.unit_id, customer_id=m.facts.customer_id, response_id=m.response_id,
         feedback_id=None if m.response_id is not None else m.row.pk,
@@ -263,8 +264,14 @@ class _Responsible:
 
     def of(self, unit: Any) -> User | None:
         if unit.pk not in self._by_unit:
-            self._by_unit[unit.pk] = routing.owner_up_the_tree(unit)[0]
+            self._learn([unit])
         return self._by_unit[unit.pk]
+
+    def _learn(self, units: list[Any]) -> None:
+        """Who answers for each of ``units`` not asked yet, found together."""
+        new = {u.pk: u for u in units if u.pk not in self._by_unit}
+        if new:
+            self._by_unit.update(routing.owners_up_the_tree(new.values()))
 
     def owners(self, matches: list[_Match]) -> list[User | None]:
         """The owner of each match's case: the next in its rule's team, else whoever
@@ -278,6 +285,7 @@ class _Responsible:
             if turns[rule_id]:
                 AlertRule.objects.filter(pk=rule_id).update(
                     last_assignee_id=turns[rule_id][-1].pk)
+        self._learn([m.row.unit for m in matches if not turns.get(m.rule.pk)])
         found: list[User | None] = []
         for m in matches:
             team = turns.get(m.rule.pk)

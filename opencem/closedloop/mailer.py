@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import smtplib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,13 +27,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection as db
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from opencem.closedloop import wire
 from opencem.closedloop.choices import NotificationStatus
 from opencem.closedloop.models import Notification
+from opencem.core.statements import fetch
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ MAX_ATTEMPTS = 8
 LOCKS = 0x6E6F7469  # "noti"
 # A sender thread with nothing to send for this long gives its database connection back.
 IDLE_SECONDS = 30.0
+# What a thread is: a sender (``_Sender``) or not.
+_thread = threading.local()
 
 
 def _message(n: Notification, connection: Any = None) -> EmailMultiAlternatives:
@@ -70,35 +75,62 @@ def _due(now: datetime) -> QuerySet[Notification]:
 
 
 def notifications_send(*, ids: list[int], now: datetime | None = None,
-                       one_by_one: bool = False) -> int | None:
+                       one_by_one: bool = False, mail: Any = None) -> int | None:
     """Send the due notifications among ``ids`` over one mail connection; returns how many
     went, or None when the mail server could not be reached and ``one_by_one`` is off
-    (with it on, each send opens a connection of its own and records its own failure)."""
+    (with it on, each send opens a connection of its own and records its own failure).
+    ``mail``: an open mail connection (``mail_connection``) to send over, left open;
+    without it one is opened for these mails and closed after them."""
     if not ids:
         return 0
     now = now or timezone.now()
-    mail = get_connection()
-    try:
-        mail.open()
-    except Exception:
-        if not one_by_one:
-            return None
-        log.warning("mail server unreachable; sending one by one", exc_info=True)
-        mail = None
+    own = mail is None
+    if own:
+        mail = mail_connection()
+        if mail is None:
+            if not one_by_one:
+                return None
+            log.warning("mail server unreachable; sending one by one")
     sent = 0
     try:
         with _claim(ids, now) as pending:
             for n in pending:
                 sent += _send_one(n, mail, now)
     finally:
-        if mail is not None:
+        if own and mail is not None:
             mail.close()
     return sent
 
 
-def _send_one(n: Notification, mail: Any, now: datetime) -> bool:
+def mail_connection() -> Any:
+    """An open connection to the mail server, or None when it cannot be reached (Django's
+    SMTP backend writes notification mails out with ``wire``)."""
+    mail = wire.backend()
+    try:
+        mail.open()
+    except Exception:
+        log.warning("mail server unreachable", exc_info=True)
+        return None
+    return mail
+
+
+def _deliver(n: Notification, mail: Any) -> None:
     try:
         _message(n, mail).send()
+    except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as exc:
+        # The server closed the connection (one kept from earlier mails, say) or is closing
+        # it (421): the mail was not taken; once more over a new connection.
+        if mail is None or (isinstance(exc, smtplib.SMTPResponseException)
+                            and exc.smtp_code != 421):
+            raise
+        mail.close()
+        mail.open()
+        _message(n, mail).send()
+
+
+def _send_one(n: Notification, mail: Any, now: datetime) -> bool:
+    try:
+        _deliver(n, mail)
     except Exception as exc:
         # A mail server that is down or refuses: keep the row and try later.
         log.warning("notification %s not sent: %r", n.pk, exc)
@@ -109,10 +141,19 @@ def _send_one(n: Notification, mail: Any, now: datetime) -> bool:
             next_attempt_at=now + timedelta(minutes=2 ** n.attempts),
             status=NotificationStatus.FAILED if failed else NotificationStatus.PENDING)
         return False
-    Notification.objects.filter(pk=n.pk).update(status=NotificationStatus.SENT,
-                                                sent_at=timezone.now(),
-                                                attempts=n.attempts + 1)
+    _mark_sent(n.pk, n.attempts + 1)
     return True
+
+
+def _mark_sent(pk: int, attempts: int) -> None:
+    """``status = sent`` for one notification, in a statement of its own: a burst marks
+    thousands one by one, so it is written out once and prepared once per connection."""
+    table = db.ops.quote_name(Notification._meta.db_table)
+    # The table's name comes from the model.
+    fetch(f"UPDATE {table} SET status = %s, sent_at = %s, attempts = %s "  # noqa: S608
+          "WHERE id = %s RETURNING id",
+          [NotificationStatus.SENT.value, db.ops.adapt_datetimefield_value(timezone.now()),
+           attempts, pk])
 
 
 @contextmanager
@@ -124,57 +165,88 @@ def _claim(ids: list[int], now: datetime) -> Iterator[list[Notification]]:
     row lock would hold a transaction open over the whole batch, and the marks of the mails
     sent must commit one by one. The rows are read again once locked, so a mail another
     sender marked sent before letting go of it is left out. Each mark is committed without
-    waiting for the disk (``synchronous_commit`` off for the batch): a mark lost to a crash
+    waiting for the disk (``synchronous_commit`` off for the batch, or for as long as a
+    sender thread's own connection lasts): a mark lost to a crash
     of the database server itself would send that mail once more, never lose one, and a
     flush per mail would make a burst's mails queue behind the disk. Elsewhere (SQLite: one
     writer at a time) the due rows are read as they are."""
     if db.vendor != "postgresql":
         yield list(_due(now).filter(pk__in=ids))
         return
-    with db.cursor() as cursor:
-        cursor.execute("SELECT id FROM unnest(%s::bigint[]) AS t(id) "
-                       "WHERE pg_try_advisory_lock(%s, (id %% 2147483647)::int)",
-                       [ids, LOCKS])
-        held = [row[0] for row in cursor.fetchall()]
+    held = [row[0] for row in fetch(
+        "SELECT id FROM unnest(%s::bigint[]) AS t(id) "
+        "WHERE pg_try_advisory_lock(%s, mod(id, 2147483647)::int)", [ids, LOCKS])]
     if not held:
         yield []
         return
     outside = db.get_autocommit()
+    # A sender thread's connection is its own and does nothing else: set once, left so.
+    kept = getattr(_thread, "sender", False)
     try:
-        if outside:
+        if outside and not (kept and _thread.async_commit is db.connection):
             with db.cursor() as cursor:
                 cursor.execute("SET synchronous_commit TO off")
+            _thread.async_commit = db.connection if kept else None
         yield list(_due(now).filter(pk__in=held))
     finally:
-        with db.cursor() as cursor:
-            if outside:
+        if outside and not kept:
+            with db.cursor() as cursor:
                 cursor.execute("RESET synchronous_commit")
-            cursor.execute("SELECT pg_advisory_unlock(%s, (id %% 2147483647)::int) "
-                           "FROM unnest(%s::bigint[]) AS t(id)", [LOCKS, held])
+        fetch("SELECT pg_advisory_unlock(%s, mod(id, 2147483647)::int) "
+              "FROM unnest(%s::bigint[]) AS t(id)", [LOCKS, held])
 
 
 class _Sender(threading.Thread):
-    """One of a worker process's senders: sends the slices of mails handed to them, each
-    over a mail connection of its own."""
+    """One of a worker process's senders: sends the slices of mails handed to them over a
+    mail connection of its own, kept open while more slices are waiting (at most KEEP
+    mails): a burst's mails go without a new conversation with the server every few
+    mails."""
 
     def __init__(self, todo: queue.SimpleQueue[list[int]]) -> None:
         super().__init__(name="opencem-mail-sender", daemon=True)
         self.todo = todo
 
     def run(self) -> None:
+        _thread.sender = True
+        _thread.async_commit = None
+        mail: Any = None  # the mail connection kept from the slice before, if any
+        carried = 0  # how many mails it carried
         while True:
             try:
-                ids = self.todo.get(timeout=IDLE_SECONDS)
+                if mail is None:
+                    ids = self.todo.get(timeout=IDLE_SECONDS)
+                else:
+                    ids = self.todo.get_nowait()
             except queue.Empty:
-                db.close()
+                if mail is None:
+                    db.close()
+                _close(mail)
+                mail = None
                 continue
             try:
-                if notifications_send(ids=ids) is None:
+                if mail is None:
+                    mail, carried = mail_connection(), 0
+                if mail is None:
                     _queue_task()  # the mail server is unreachable: the task records it
+                    continue
+                carried += notifications_send(ids=ids, mail=mail) or 0
             except Exception:
                 # The mails stay pending: the sweeper sends them.
                 log.exception("mails %s not sent now; left to the sweeper", ids)
                 db.close_if_unusable_or_obsolete()
+                carried = KEEP
+            if carried >= KEEP or getattr(mail, "connection", True) is None:
+                # Enough for one connection, or one lost and not opened again.
+                _close(mail)
+                mail = None
+
+
+def _close(mail: Any) -> None:
+    if mail is not None:
+        try:
+            mail.close()
+        except Exception:
+            log.warning("mail connection not closed cleanly", exc_info=True)
 
 
 # A worker process sends with SENDERS threads, each taking SLICE mails at a time: most of a
@@ -182,6 +254,8 @@ class _Sender(threading.Thread):
 # conversations at once wait together.
 SENDERS = 4
 SLICE = 5
+# A sender's mail connection carries at most this many mails, then a new one is opened.
+KEEP = 100
 _senders: tuple[int, queue.SimpleQueue[list[int]], list[_Sender]] | None = None
 _senders_lock = threading.Lock()
 

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 
 from opencem.closedloop.mailer import send_soon
 from opencem.closedloop.models import Alert, Case, Notification
+from opencem.core.statements import insert_objects
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def notifications_queue(*, mails: Sequence[Mail]) -> list[Notification]:
             subject=subject,
             body_text=render_to_string(f"closedloop/email/{mail.template}.txt", context),
             body_html=render_to_string(f"closedloop/email/{mail.template}.html", context)))
-    made = Notification.objects.bulk_create(rows)
+    made = insert_objects(rows)
     conn = transaction.get_connection()
     # One wake-up per transaction however many mails it wrote; Django empties this list
     # when the transaction rolls back, so nothing stays armed.

@@ -4,6 +4,7 @@ turn."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
@@ -48,6 +49,27 @@ def owner_up_the_tree(unit: Unit, *, skip: int = 0) -> tuple[User | None, Unit |
         if person is not None:
             return person, candidate
     return None, None
+
+
+def owners_up_the_tree(units: Iterable[Unit]) -> dict[int, User | None]:
+    """``owner_up_the_tree(unit)``'s person for each of ``units``, by unit id, with the units
+    of all their lineages read in one query (a chunk of alerts comes from a few units)."""
+    lineages = {u.pk: [int(p) for p in u.path.strip("/").split("/") if p] for u in units}
+    found = {u.pk: u for u in unit_list(scope=WHOLE_ORGANISATION)
+             .filter(id__in=set().union(*lineages.values())).select_related("owner")}
+    answers: dict[int, User | None] = {}  # responsible(unit) by unit id, asked once each
+    owners: dict[int, User | None] = {}
+    for pk, lineage in lineages.items():
+        owners[pk] = None
+        for level in reversed(lineage):
+            if level not in found:
+                continue
+            if level not in answers:
+                answers[level] = responsible(found[level])
+            if answers[level] is not None:
+                owners[pk] = answers[level]
+                break
+    return owners
 
 
 def team_next(rule: AlertRule, count: int = 1) -> list[User]:

@@ -33,6 +33,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from opencem.core.models import OutboxConsumption, OutboxEvent
+from opencem.core.statements import insert_objects
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +256,7 @@ def _settle_together(pks: list[int], topics: dict[int, str],
                     raise _Retry from exc
                 marks += [OutboxConsumption(consumer=consumer.name, event_id=e.id)
                           for e in events]
-            OutboxConsumption.objects.bulk_create(marks)
+            insert_objects(marks)
             OutboxEvent.objects.filter(pk__in=[r.pk for r in rows]).update(
                 dispatched_at=timezone.now())
             return len(rows)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from opencem.core.models import IdempotencyRecord, OutboxEvent
 from opencem.core.relay import outbox_wake
-from opencem.core.statements import insert_sql
+from opencem.core.statements import insert_objects, insert_sql
 
 
 def idempotency_records_purge() -> int:
@@ -34,8 +34,7 @@ def outbox_emit_many(*, events: Sequence[tuple[str, dict[str, Any]]]) -> list[Ou
     inside the transaction of the change they announce."""
     if not events:
         return []
-    made = OutboxEvent.objects.bulk_create(
-        [OutboxEvent(topic=topic, payload=payload) for topic, payload in events])
+    made = insert_objects([OutboxEvent(topic=topic, payload=payload) for topic, payload in events])
     outbox_wake()
     return made
 

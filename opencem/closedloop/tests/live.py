@@ -66,8 +66,9 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 
 
 def wait_for(check: Callable[[], Any], what: str, worker: Worker | None = None,
-             seconds: float = WAIT_SECONDS) -> Any:
-    """Poll ``check`` until it gives something true (not a timing check: a bound on a hang)."""
+             seconds: float = WAIT_SECONDS, every: float = 0.2) -> Any:
+    """Poll ``check`` every ``every`` seconds until it gives something true (not a timing
+    check: a bound on a hang)."""
     deadline = time.monotonic() + seconds
     while True:
         found = check()
@@ -76,7 +77,7 @@ def wait_for(check: Callable[[], Any], what: str, worker: Worker | None = None,
         if worker is not None:
             worker.check_alive()
         assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(0.2)
+        time.sleep(every)
 
 
 class Worker:

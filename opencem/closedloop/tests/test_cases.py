@@ -208,3 +208,23 @@ def test_a_mail_server_failure_keeps_the_mail_for_a_later_try(case, manager_a, m
     monkeypatch.undo()
     assert notifications_send_due(now=pending.next_attempt_at) == 1
     assert [m.subject for m in mail.outbox] == ["Hi"]
+
+
+def test_owners_of_many_units_are_who_each_would_get_alone(org, manager_a, manager_b, admin):
+    from opencem.accounts.services import user_create  # noqa: PLC0415
+    from opencem.closedloop import routing  # noqa: PLC0415
+
+    # store_a: its manager stands in for a missing owner; store_b's owner is inactive, so its
+    # manager; north and web have nobody of their own, so the company's owner.
+    org.company.owner = admin.user
+    org.company.save()
+    gone = user_create(username="gone", email="gone@acme.test", password=None)
+    gone.is_active = False
+    gone.save()
+    org.store_b.owner = gone
+    org.store_b.save()
+    units = [org.store_a, org.store_b, org.north, org.web, org.company]
+    together = routing.owners_up_the_tree(units)
+    assert together == {u.pk: routing.owner_up_the_tree(u)[0] for u in units}
+    assert [together[u.pk] for u in units] == [manager_a.user, manager_b.user, admin.user,
+                                               admin.user, admin.user]

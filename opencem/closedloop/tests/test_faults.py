@@ -83,7 +83,10 @@ def test_a_worker_killed_mid_flow_loses_nothing_and_doubles_nothing(setup, admin
                 with transaction.atomic():
                     for i in range(1, total):
                         respond(api, setup.pk, nps=i % 7, email=f"k{i}@example.com")
-                wait_for(lambda: Case.objects.count() >= 5, "the burst under way", worker)
+                # Looked for often: the worker settles the burst a chunk at a time, and the
+                # kill must come before its last chunk.
+                wait_for(lambda: Case.objects.count() >= 5, "the burst under way", worker,
+                         every=0.01)
                 worker.kill()  # SIGKILL in the middle of the task
                 assert Case.objects.count() < total, "the burst ended before the kill"
                 worker.start()

@@ -3,6 +3,7 @@ the mail server took it, and never sent by two senders at once."""
 
 from __future__ import annotations
 
+import socket
 from types import SimpleNamespace
 
 import psycopg
@@ -88,3 +89,32 @@ def test_a_mail_another_sender_is_sending_is_left_to_it():
     finally:
         other.close()
     assert sorted(m.to[0] for m in mail.outbox) == sorted([held.to_email, free.to_email])
+
+
+def test_a_kept_connection_the_server_dropped_is_opened_again():
+    from django.test import override_settings  # noqa: PLC0415
+
+    from opencem.closedloop import wire  # noqa: PLC0415
+    from opencem.closedloop.tests.live import smtp_server  # noqa: PLC0415
+
+    first, second, third = _queue(3)
+    with smtp_server() as (inbox, port), override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1", EMAIL_PORT=port):
+        kept = mailer.mail_connection()
+        assert isinstance(kept, wire.SMTPBackend)
+        try:
+            assert mailer.notifications_send(ids=[first.pk], mail=kept) == 1
+            before = kept.connection
+            assert before is not None  # left open for the next mails
+            before.sock.shutdown(socket.SHUT_RDWR)  # gone under the sender's feet
+            assert mailer.notifications_send(ids=[second.pk, third.pk], mail=kept) == 2
+            assert kept.connection is not None
+            assert kept.connection is not before
+        finally:
+            kept.close()
+        got = sorted(str(m["Message-ID"]) for m in inbox.messages)
+    assert got == sorted(mailer._message(n).extra_headers["Message-ID"]
+                         for n in (first, second, third))
+    assert set(Notification.objects.values_list("status", "attempts")) == {("sent", 1)}
+    assert {m["Subject"] for m in inbox.messages} == {"Hello 0", "Hello 1", "Hello 2"}

@@ -55,3 +55,35 @@ def test_a_statement_run_again_is_prepared_once_per_connection():
     prepared = fetch("SELECT count(*) FROM pg_prepared_statements "
                      "WHERE statement = %s", ["SELECT $1::int + 1"])
     assert prepared == [(1,)]
+
+
+def test_inserted_objects_are_saved_as_bulk_create_leaves_them():
+    from opencem.core.models import OutboxConsumption  # noqa: PLC0415
+    from opencem.core.statements import insert_objects  # noqa: PLC0415
+
+    events = insert_objects([OutboxEvent(topic=f"t.{i}", payload={"i": i, "s": "<é>"})
+                             for i in range(3)])
+    assert [e.pk for e in events] == sorted(e.pk for e in events)
+    assert all(not e._state.adding and e.created_at is not None for e in events)
+    stored = {e.pk: (e.topic, e.payload, e.created_at, e.attempts)
+              for e in OutboxEvent.objects.all()}
+    assert stored == {e.pk: (e.topic, e.payload, e.created_at, 0) for e in events}
+    # A related instance given by object is written by its id.
+    (mark,) = insert_objects([OutboxConsumption(event=events[0], consumer="c")])
+    assert OutboxConsumption.objects.get(pk=mark.pk).event_id == events[0].pk
+    assert insert_objects([]) == []
+    with pytest.raises(TypeError):
+        insert_objects([OutboxEvent(topic="t", payload={}), mark])
+    with pytest.raises(TypeError):  # already saved
+        insert_objects([events[0]])
+
+
+def test_many_objects_go_in_several_inserts(monkeypatch):
+    from opencem.core import statements  # noqa: PLC0415
+
+    monkeypatch.setattr(statements, "MAX_PARAMS", 12)
+    events = statements.insert_objects([OutboxEvent(topic=f"t.{i}", payload={})
+                                        for i in range(7)])
+    assert sorted(OutboxEvent.objects.values_list("topic", flat=True)) == sorted(
+        e.topic for e in events)
+    assert len({e.pk for e in events}) == 7
