@@ -20,6 +20,7 @@ import logging
 import os
 import queue
 import smtplib
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -256,6 +257,12 @@ SENDERS = 4
 SLICE = 5
 # A sender's mail connection carries at most this many mails, then a new one is opened.
 KEEP = 100
+# How long the thread holding the interpreter may keep it while another waits (Python's
+# default is 5 ms): a sender waits for the mail server's reply four times a mail and then for
+# the interpreter, which the relay's thread in the same process, busy with the rest of a
+# burst, would otherwise hold for up to 5 ms each time. Set in a process once it sends from
+# threads (worker processes only).
+SWITCH_INTERVAL = 0.0005
 _senders: tuple[int, queue.SimpleQueue[list[int]], list[_Sender]] | None = None
 _senders_lock = threading.Lock()
 
@@ -267,6 +274,7 @@ def send_soon(ids: list[int]) -> None:
         if _senders is None or _senders[0] != os.getpid():
             todo: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
             _senders = (os.getpid(), todo, [])
+            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         _, todo, threads = _senders
         threads[:] = [t for t in threads if t.is_alive()]
         while len(threads) < SENDERS:
