@@ -20,14 +20,20 @@ message left behind. A failing consumer leaves the event pending with exponentia
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -121,15 +127,76 @@ def outbox_wake() -> None:
     transaction.on_commit(_send_wake, robust=True)
 
 
-# A web process wakes the relay at most once per WAKE_INTERVAL: under load a wake-up per
-# response would cost the response a broker round trip for nothing. The relay woken at time w
-# drains once more at w + WAKE_INTERVAL + WAKE_MARGIN or later (``outbox_relay_run``), so the
-# events whose wake-up was held back in between are taken by it; the margin covers the
-# difference between the web and worker machines' clocks.
+# The processes of one machine wake the relay at most once per WAKE_INTERVAL between them:
+# under load a wake-up per response would cost the response a broker round trip for nothing,
+# and each wake-up has a worker poll the outbox for a while. The relay woken at time w drains
+# once more at w + WAKE_INTERVAL + WAKE_MARGIN or later (``outbox_relay_run``), so the events
+# whose wake-up was held back in between are taken by it; the margin covers the difference
+# between the web and worker machines' clocks. A process notes its own last wake-up, and the
+# machine's processes share theirs through the modification time of a file (``_wake_file``):
+# a machine with sixteen web processes sends ten wake-ups a second, not a hundred and sixty.
 WAKE_INTERVAL = 0.1
 WAKE_MARGIN = 0.1
 POLL = 0.02
 _last_wake = 0.0
+
+
+def _recent(moment: float, now: float) -> bool:
+    # A moment ahead of now (the clock was set back) is not recent: better a wake-up too many.
+    return 0.0 <= now - moment < WAKE_INTERVAL
+
+
+@lru_cache(maxsize=1)
+def _wake_file() -> Path:
+    """The file whose modification time is this machine's last wake-up of this deployment's
+    relay (one per broker and database, in the temporary directory)."""
+    database = settings.DATABASES["default"]
+    deployment = f"{settings.CELERY_BROKER_URL}|{database.get('HOST')}|{database.get('NAME')}"
+    digest = hashlib.sha256(deployment.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"opencem-outbox-wake-{digest}"
+
+
+def _machine_woke_at() -> float:
+    try:
+        return _wake_file().stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _note_machine_wake(moment: float) -> None:
+    # Noted just before the wake-up is sent (a wake-up takes a millisecond, in which the
+    # machine's other processes would send their own); two processes noting at once send
+    # one wake-up too many. Should the broker refuse it, the others' would fail as well:
+    # the sweeper drains what no wake-up announced.
+    global _unshared  # noqa: PLW0603 (said once per process)
+    try:
+        path = _wake_file()
+        path.touch()
+        os.utime(path, (moment, moment))
+    except OSError:
+        # Another user's file, say: each process then wakes the relay on its own.
+        if not _unshared:
+            log.warning("outbox wake-ups not shared between processes", exc_info=True)
+        _unshared = True
+
+
+_unshared = False
+
+
+def outbox_wake_ready() -> None:
+    """Prepare what wake-ups need (Celery's producer and its broker connection) in a web
+    process starting up: the first one costs tens of milliseconds, which should not fall on a
+    respondent's request. A broker that cannot be reached now is left to the wake-ups."""
+    from opencem.core.tasks import outbox_relay  # noqa: PLC0415 (tasks import this module)
+
+    app = outbox_relay.app
+    if app.conf.task_always_eager:
+        return
+    try:
+        with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=1)
+    except Exception:
+        log.warning("the broker is not reachable yet; wake-ups will connect", exc_info=True)
 
 
 def _send_wake() -> None:
@@ -144,9 +211,14 @@ def _send_wake() -> None:
         outbox_relay.delay()
         return
     now = time.time()
-    if now - _last_wake < WAKE_INTERVAL:
+    if _recent(_last_wake, now):
         return  # the relay woken at _last_wake drains again after these events committed
+    shared = _machine_woke_at()
+    if _recent(shared, now):
+        _last_wake = shared  # another process woke it: the same holds
+        return
     _last_wake = now
+    _note_machine_wake(now)
     outbox_relay.delay(woken_at=now)
 
 

@@ -109,30 +109,55 @@ class _Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch) -> _Clock:
+def clock(monkeypatch, tmp_path) -> _Clock:
     fake = _Clock(1_000_000.0)
     monkeypatch.setattr(relay, "time", fake)
     monkeypatch.setattr(relay, "_last_wake", 0.0)
+    monkeypatch.setattr(relay, "_wake_file", lambda: tmp_path / "outbox-wake")
     return fake
 
 
-def test_with_a_broker_a_process_wakes_the_relay_at_most_once_per_interval(clock,
-                                                                         monkeypatch):
+@pytest.fixture
+def wakes(monkeypatch) -> list[float]:
+    """The wake-ups sent to a broker (none is running), by the time they stand for."""
     from opencem.core.tasks import outbox_relay  # noqa: PLC0415
 
     sent: list[float] = []
     monkeypatch.setitem(outbox_relay.app.conf, "task_always_eager", False)
+    monkeypatch.setattr(outbox_relay, "delay", lambda *, woken_at: sent.append(woken_at))
+    return sent
 
-    def delay(*, woken_at: float) -> None:
-        sent.append(woken_at)
 
-    monkeypatch.setattr(outbox_relay, "delay", delay)
+def test_with_a_broker_a_process_wakes_the_relay_at_most_once_per_interval(clock, wakes):
     relay._send_wake()
     clock.now += relay.WAKE_INTERVAL / 2
     relay._send_wake()  # held back: the relay woken just before drains again after this
     clock.now += relay.WAKE_INTERVAL
     relay._send_wake()
-    assert sent == [1_000_000.0, 1_000_000.0 + 1.5 * relay.WAKE_INTERVAL]
+    assert wakes == [1_000_000.0, 1_000_000.0 + 1.5 * relay.WAKE_INTERVAL]
+
+
+def test_the_processes_of_a_machine_wake_the_relay_at_most_once_per_interval_together(
+        clock, wakes, monkeypatch):
+    relay._send_wake()
+    monkeypatch.setattr(relay, "_last_wake", 0.0)  # another web process, same machine
+    clock.now += relay.WAKE_INTERVAL / 2
+    relay._send_wake()  # held back: the relay the first one woke drains again after this
+    assert wakes == [1_000_000.0]
+    clock.now += relay.WAKE_INTERVAL
+    monkeypatch.setattr(relay, "_last_wake", 0.0)
+    relay._send_wake()
+    assert wakes == [1_000_000.0, 1_000_000.0 + 1.5 * relay.WAKE_INTERVAL]
+
+
+def test_a_clock_set_back_never_holds_wake_ups_back(clock, wakes, monkeypatch):
+    relay._send_wake()
+    clock.now -= 3600
+    relay._send_wake()  # the last wake-up seems an hour ahead: it is not a recent one
+    monkeypatch.setattr(relay, "_last_wake", 0.0)
+    clock.now += relay.WAKE_INTERVAL / 2
+    relay._send_wake()  # the machine's last wake-up is the one just sent: held back
+    assert wakes == [1_000_000.0, 1_000_000.0 - 3600]
 
 
 def test_a_woken_relay_drains_again_once_the_wake_ups_it_stands_for_are_over(clock,
