@@ -12,6 +12,8 @@ from celery import current_task
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timezone
 
 from opencem.closedloop.mailer import send_soon
 from opencem.closedloop.models import Alert, Case, Notification
@@ -38,7 +40,7 @@ def notifications_queue(*, mails: Sequence[Mail]) -> list[Notification]:
     site = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL}
     rows = []
     for mail in mails:
-        context = {**mail.context, **site}
+        context = {**mail.context, **site, **_about_case(mail.context.get("case"))}
         subject = " ".join(render_to_string(f"closedloop/email/{mail.template}_subject.txt",
                                             context).split())[:300]
         rows.append(Notification(
@@ -58,6 +60,18 @@ def notifications_queue(*, mails: Sequence[Mail]) -> list[Notification]:
         # Outside a transaction this runs at once, so the ids are in before.
         transaction.on_commit(wake, robust=True)
     return made
+
+
+def _about_case(case: Case | None) -> dict[str, str]:
+    """What the mails about a case show of it, worked out once for the mail's three parts:
+    the link to its page and its due time (as the ``date`` filter would write it, in the
+    current time zone)."""
+    if case is None:
+        return {}
+    due = (formats.date_format(timezone.localtime(case.due_at), "j M Y H:i e")
+           if case.due_at is not None else "")
+    return {"case_url": f"{settings.SITE_URL}{reverse('case_detail', args=[case.pk])}",
+            "case_due": due}
 
 
 def notification_queue(*, kind: str, to_email: str, template: str, context: dict[str, Any],
