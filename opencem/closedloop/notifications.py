@@ -10,7 +10,6 @@ from typing import Any
 
 from celery import current_task
 from django.conf import settings
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -18,6 +17,7 @@ from django.utils import formats, timezone
 from opencem.closedloop.mailer import send_soon
 from opencem.closedloop.models import Alert, Case, Notification
 from opencem.core.statements import insert_objects
+from opencem.core.transactions import CommitHook, on_commit_once
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,8 @@ def notifications_queue(*, mails: Sequence[Mail]) -> list[Notification]:
             body_text=render_to_string(f"closedloop/email/{mail.template}.txt", context),
             body_html=render_to_string(f"closedloop/email/{mail.template}.html", context)))
     made = insert_objects(rows)
-    conn = transaction.get_connection()
-    # One wake-up per transaction however many mails it wrote; Django empties this list
-    # when the transaction rolls back, so nothing stays armed.
-    armed = next((entry[1] for entry in conn.run_on_commit if isinstance(entry[1], _Wake)),
-                 None)
-    wake = armed or _Wake()
-    wake.ids += [n.pk for n in made]
-    if armed is None:
-        # Outside a transaction this runs at once, so the ids are in before.
-        transaction.on_commit(wake, robust=True)
+    # One wake-up per transaction however many mails it wrote.
+    on_commit_once(_Wake, lambda wake: wake.ids.extend(n.pk for n in made))
     return made
 
 
@@ -81,7 +73,7 @@ def notification_queue(*, kind: str, to_email: str, template: str, context: dict
     return made
 
 
-class _Wake:
+class _Wake(CommitHook):
     """What runs once a transaction that wrote mails has committed. In a worker process (the
     outbox relay, the sweepers) the mails go to the process's own sender thread
     (``mailer.send_soon``): a task queued for them would wait behind whatever the worker's

@@ -19,11 +19,20 @@ if TYPE_CHECKING:
 TEAM_ROLES = (Role.MANAGER, Role.AGENT)
 
 
+def _lineage(unit: Unit) -> list[int]:
+    """The ids of the units from the root down to ``unit`` (its materialised path)."""
+    return [int(p) for p in unit.path.strip("/").split("/") if p]
+
+
+def _with_owners(ids: set[int]) -> dict[int, Unit]:
+    return {u.pk: u for u in unit_list(scope=WHOLE_ORGANISATION).filter(id__in=ids)
+            .select_related("owner")}
+
+
 def ancestors(unit: Unit) -> list[Unit]:
     """``unit`` and the units above it, nearest first."""
-    ids = [int(p) for p in unit.path.strip("/").split("/") if p]
-    found = {u.pk: u for u in unit_list(scope=WHOLE_ORGANISATION).filter(id__in=ids)
-             .select_related("owner")}
+    ids = _lineage(unit)
+    found = _with_owners(set(ids))
     return [found[i] for i in reversed(ids) if i in found]
 
 
@@ -54,9 +63,8 @@ def owner_up_the_tree(unit: Unit, *, skip: int = 0) -> tuple[User | None, Unit |
 def owners_up_the_tree(units: Iterable[Unit]) -> dict[int, User | None]:
     """``owner_up_the_tree(unit)``'s person for each of ``units``, by unit id, with the units
     of all their lineages read in one query (a chunk of alerts comes from a few units)."""
-    lineages = {u.pk: [int(p) for p in u.path.strip("/").split("/") if p] for u in units}
-    found = {u.pk: u for u in unit_list(scope=WHOLE_ORGANISATION)
-             .filter(id__in=set().union(*lineages.values())).select_related("owner")}
+    lineages = {u.pk: _lineage(u) for u in units}
+    found = _with_owners(set().union(*lineages.values()))
     answers: dict[int, User | None] = {}  # responsible(unit) by unit id, asked once each
     owners: dict[int, User | None] = {}
     for pk, lineage in lineages.items():

@@ -10,7 +10,7 @@ writing in bulk.
 
 Work that follows writes without an event of its own (the rollup counts a one-statement
 survey submission leaves pending) registers with ``register_after_drain`` and runs after
-every drain.
+every drain that settled events, and after every sweep.
 
 The broker only wakes the relay up: ``outbox_wake`` enqueues ``core.outbox_relay`` once the
 writing transaction commits, and the beat task ``core.outbox_sweep`` drains whatever a lost
@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from opencem.core.models import OutboxConsumption, OutboxEvent
 from opencem.core.statements import insert_objects
+from opencem.core.transactions import CommitHook, on_commit_once
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +95,15 @@ def register_consumer(consumer: Consumer) -> None:
     _consumers[consumer.name] = consumer
 
 
-# Work that rides on the relay's wake-ups, by name: each is called after every drain (the
-# relay's, the sweeper's), e.g. adding up counts that writes left pending for it. It does its
+# Work that rides on the relay's wake-ups, by name: each is called after a drain that settled
+# events, and after every drain of the sweeper, e.g. adding up counts that writes left pending
+# for it (written with events, so the drain that settles those is followed by it). It does its
 # own transactions and must be safe to run at any time, and concurrently with itself.
 _after_drain: dict[str, Callable[[], int]] = {}
 
 
 def register_after_drain(name: str, work: Callable[[], int]) -> None:
-    """Register (or replace, by name) work to run after every drain of the outbox."""
+    """Register (or replace, by name) work to run after the outbox's drains (see above)."""
     _after_drain[name] = work
 
 
@@ -117,14 +119,15 @@ def backoff(attempts: int) -> timedelta:
 _local = threading.local()
 
 
+class _Wake(CommitHook):
+    def __call__(self) -> None:
+        _send_wake()
+
+
 def outbox_wake() -> None:
     """Wake the relay once the current transaction commits (at once outside one); one
     wake-up per transaction however many events it wrote."""
-    conn = transaction.get_connection()
-    # Django empties this list when the transaction rolls back, so nothing stays armed.
-    if any(entry[1] is _send_wake for entry in conn.run_on_commit):
-        return
-    transaction.on_commit(_send_wake, robust=True)
+    on_commit_once(_Wake)
 
 
 # The processes of one machine wake the relay at most once per WAKE_INTERVAL between them:
@@ -261,6 +264,11 @@ def outbox_drain(*, older_than: timedelta | None = None, limit: int = 20_000) ->
                 break
             settled += _settle_batch(batch)
             # Loop until nothing is due: consumers emit events of their own (case.created).
+        if not settled and older_than is None:
+            # Nothing came in since the last drain (a relay polling, say): the work that
+            # follows writes is done by the drain that settles their events, and by the
+            # sweeper whatever is left.
+            return settled
         for name, work in _after_drain.items():
             try:
                 work()

@@ -11,8 +11,9 @@ concurrent writers of the same row queue on its lock instead of overwriting each
 The one exception is the hot path, a survey submitted in one statement (the widget, on
 PostgreSQL): its planner (``pending_statements``) inserts the counts into
 ``PendingRollup`` in that statement instead, so submissions share no locked row, and
-``rollups_fold`` moves pending counts into the rollups after every outbox drain, with one
-upsert per rollup row for a whole batch. Those counts are committed with their responses
+``rollups_fold`` moves pending counts into the rollups after the outbox drain that settles
+the submissions' events (and after every sweep), with one upsert per rollup row for a whole
+batch. Those counts are committed with their responses
 and added exactly once (claimed, deleted and added in one transaction); the rollups lag
 behind such a submission until the relay's next drain (at its commit when Celery runs
 eagerly, a fraction of a second with a worker). ``rollups verify`` folds first.
