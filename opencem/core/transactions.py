@@ -24,12 +24,16 @@ def on_commit_once(kind: type[Hook], fill: Callable[[Hook], None] | None = None)
 
     A write that may happen many times in a transaction (an event, a mail) thus wakes what
     follows it once, carrying what all of them wrote. Django empties the list of what runs on
-    commit when the transaction rolls back, so nothing stays armed.
+    commit when the transaction rolls back, so nothing stays armed. A hook that fails is
+    logged, and neither undoes the commit nor fails the caller (the commit was reported).
     """
-    armed = next((entry[1] for entry in transaction.get_connection().run_on_commit
-                  if isinstance(entry[1], kind)), None)
+    armed = next((entry[1].__self__ for entry in transaction.get_connection().run_on_commit
+                  if isinstance(getattr(entry[1], "__self__", None), kind)), None)
     hook = armed if armed is not None else kind()
     if fill is not None:
         fill(hook)
     if armed is None:
-        transaction.on_commit(hook, robust=True)
+        # The bound method, not the instance: Django names a failing hook in its log by the
+        # callable's ``__qualname__``, which an instance lacks (the log line itself then
+        # failed, and the request whose transaction had committed with it).
+        transaction.on_commit(hook.__call__, robust=True)

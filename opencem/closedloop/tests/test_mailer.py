@@ -31,8 +31,8 @@ def test_one_wake_up_per_transaction_however_many_mails(django_capture_on_commit
         _queue(2)
         _queue(1)
     assert len(callbacks) == 1
-    assert callbacks[0].ids == list(Notification.objects.order_by("id")
-                                    .values_list("id", flat=True))
+    assert callbacks[0].__self__.ids == list(Notification.objects.order_by("id")
+                                             .values_list("id", flat=True))
 
 
 def test_in_a_worker_the_mails_go_to_its_sender_thread(monkeypatch,

@@ -95,6 +95,21 @@ def test_a_committed_event_wakes_the_relay_once_per_transaction(
     assert len(callbacks) == 1
 
 
+def test_a_wake_up_the_broker_refuses_is_logged_and_the_commit_stands(
+        seen, monkeypatch, caplog, django_capture_on_commit_callbacks):
+    # The web request that wrote the events was answered "saved": a broker that is down when
+    # it commits must not turn that into an error (the sweeper drains what was not announced).
+    def refused() -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(relay, "_send_wake", refused)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_emit(topic="test.topic", payload={})
+    assert OutboxEvent.objects.filter(topic="test.topic").count() == 1
+    assert "broker down" in caplog.text
+    assert "_Wake.__call__" in caplog.text
+
+
 class _Clock:
     """Epoch time under the test's control; sleeping moves it on."""
 
