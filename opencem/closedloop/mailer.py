@@ -45,7 +45,8 @@ MAX_ATTEMPTS = 8
 LOCKS = 0x6E6F7469  # "noti"
 # A sender thread with nothing to send for this long gives its database connection back.
 IDLE_SECONDS = 30.0
-# What a thread is: a sender (``_Sender``) or not.
+# A sender thread's (``_Sender``) own state: ``async_commit``, the database connection it
+# turned synchronous commit off on (other threads have no such attribute).
 _thread = threading.local()
 
 
@@ -182,12 +183,13 @@ def _claim(ids: list[int], now: datetime) -> Iterator[list[Notification]]:
         return
     outside = db.get_autocommit()
     # A sender thread's connection is its own and does nothing else: set once, left so.
-    kept = getattr(_thread, "sender", False)
+    kept = hasattr(_thread, "async_commit")
     try:
         if outside and not (kept and _thread.async_commit is db.connection):
             with db.cursor() as cursor:
                 cursor.execute("SET synchronous_commit TO off")
-            _thread.async_commit = db.connection if kept else None
+            if kept:
+                _thread.async_commit = db.connection
         yield list(_due(now).filter(pk__in=held))
     finally:
         if outside and not kept:
@@ -208,7 +210,6 @@ class _Sender(threading.Thread):
         self.todo = todo
 
     def run(self) -> None:
-        _thread.sender = True
         _thread.async_commit = None
         mail: Any = None  # the mail connection kept from the slice before, if any
         carried = 0  # how many mails it carried

@@ -137,8 +137,7 @@ class SMTPBackend(EmailBackend):
             return bool(super()._send(email_message))  # type: ignore[misc]
         try:
             smtp.sendmail(_sanitized(str(email_message.from_email)),
-                                     [_sanitized(str(a)) for a in email_message.recipients()],
-                                     data)
+                          [_sanitized(str(a)) for a in email_message.recipients()], data)
         except smtplib.SMTPException:
             if not self.fail_silently:
                 raise

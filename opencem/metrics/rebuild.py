@@ -42,6 +42,8 @@ from opencem.metrics.rollups import RATING_KEY_COLUMNS, rating_questions, rollup
 from opencem.metrics.sources import EVERYTHING
 
 TABLES = (DailyRollup, MonthlyRollup, DailyUnitRollup, MonthlyUnitRollup, RatingRollup)
+# The rollups and the counts pending for them: what every writer of either writes.
+WRITTEN = (*TABLES, PendingRollup)
 # A verify report lists this many differing rows per table; the count covers them all.
 SHOWN = 20
 
@@ -124,7 +126,7 @@ def _insert_from(table: str, columns: Sequence[str], select: tuple[str, list[Any
 def _lock(mode: str) -> None:
     """Lock the rollups and the counts pending for them against every writer of either."""
     if connection.vendor == "postgresql":
-        names = ", ".join(_qn(m._meta.db_table) for m in (*TABLES, PendingRollup))
+        names = ", ".join(_qn(m._meta.db_table) for m in WRITTEN)
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {names} IN {mode} MODE")
 
@@ -146,7 +148,7 @@ def rollups_rebuild() -> RebuildResult:
     with transaction.atomic():
         _lock("EXCLUSIVE")
         # Pending counts belong to committed responses, which the recomputation counts.
-        for model in (*TABLES, PendingRollup):
+        for model in WRITTEN:
             model.objects.all().delete()
         _insert_from(DailyRollup._meta.db_table, columns,
                      _select(_raw_rows(monthly=False), [*_raw_keys(), *_raw_counters()]))

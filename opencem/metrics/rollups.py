@@ -13,10 +13,10 @@ PostgreSQL): its planner (``pending_statements``) inserts the counts into
 ``PendingRollup`` in that statement instead, so submissions share no locked row, and
 ``rollups_fold`` moves pending counts into the rollups after the outbox drain that settles
 the submissions' events (and after every sweep), with one upsert per rollup row for a whole
-batch. Those counts are committed with their responses
-and added exactly once (claimed, deleted and added in one transaction); the rollups lag
-behind such a submission until the relay's next drain (at its commit when Celery runs
-eagerly, a fraction of a second with a worker). ``rollups verify`` folds first.
+batch. Those counts are committed with their responses and added exactly once (claimed,
+deleted and added in one transaction); the rollups lag behind such a submission until the
+relay's next drain (at its commit when Celery runs eagerly, a fraction of a second with a
+worker). ``rollups verify`` folds first.
 """
 
 from __future__ import annotations
